@@ -1,0 +1,132 @@
+import Foundation
+
+/// Adam (Kingma & Ba) with PyTorch's `torch.optim.Adam` semantics, including `amsgrad` and L2 `weightDecay`.
+/// Its moment estimates are exposed by name so a checkpoint can carry them and a resumed run continue exactly.
+public final class Adam {
+  /// The parameters being optimised, by name.
+  public let parameters: [(name: String, tensor: Tensor)]
+  public var learningRate: Float
+  public let beta1: Float
+  public let beta2: Float
+  public let epsilon: Float
+  public let weightDecay: Float
+  public let amsgrad: Bool
+  /// Steps taken so far (PyTorch's `state['step']`).
+  public private(set) var step = 0
+
+  private var firstMoments: [[Float]]
+  private var secondMoments: [[Float]]
+  private var maxSecondMoments: [[Float]]
+
+  /// - Parameters:
+  ///   - parameters: named parameters, usually a module's `namedParameters`.
+  ///   - learningRate: step size (PyTorch's `lr`).
+  ///   - betas: decay of the first and second moment estimates.
+  ///   - epsilon: added to the denominator for stability.
+  ///   - weightDecay: L2 penalty added to the gradient.
+  ///   - amsgrad: use the maximum of past second moments (Reddi et al.).
+  public init(
+    parameters: [(name: String, tensor: Tensor)], learningRate: Float = 1e-3, betas: (Float, Float) = (0.9, 0.999),
+    epsilon: Float = 1e-8, weightDecay: Float = 0, amsgrad: Bool = false
+  ) {
+    self.parameters = parameters
+    self.learningRate = learningRate
+    (beta1, beta2) = betas
+    self.epsilon = epsilon
+    self.weightDecay = weightDecay
+    self.amsgrad = amsgrad
+    let zeros = parameters.map { [Float](repeating: 0, count: $0.tensor.count) }
+    firstMoments = zeros
+    secondMoments = zeros
+    maxSecondMoments = amsgrad ? zeros : parameters.map { _ in [] }
+  }
+
+  /// Clears the gradients of all parameters.
+  public func zeroGrad() {
+    for p in parameters { p.tensor.grad = nil }
+  }
+
+  /// Applies one update from the current gradients; parameters without a gradient are left alone.
+  public func update() {
+    step += 1
+    let t = Double(step)
+    let stepSize = Float(Double(learningRate) / (1 - Foundation.pow(Double(beta1), t)))
+    let correction2 = Float((1 - Foundation.pow(Double(beta2), t)).squareRoot())
+    let (beta1, beta2, epsilon, weightDecay, amsgrad) = (beta1, beta2, epsilon, weightDecay, amsgrad)
+    for (index, parameter) in parameters.enumerated() {
+      guard let grad = parameter.tensor.grad else { continue }
+      grad.withUnsafeBufferPointer { g in
+        parameter.tensor.data.withUnsafeMutableBufferPointer { p in
+          firstMoments[index].withUnsafeMutableBufferPointer { m in
+            secondMoments[index].withUnsafeMutableBufferPointer { v in
+              maxSecondMoments[index].withUnsafeMutableBufferPointer { vMax in
+                for i in 0..<p.count {
+                  let gradient = g[i] + weightDecay * p[i]
+                  m[i] += (1 - beta1) * (gradient - m[i])  // torch's lerp_ form
+                  v[i] = beta2 * v[i] + (1 - beta2) * gradient * gradient
+                  var second = v[i]
+                  if amsgrad {
+                    vMax[i] = Swift.max(vMax[i], v[i])
+                    second = vMax[i]
+                  }
+                  p[i] -= stepSize * m[i] / (second.squareRoot() / correction2 + epsilon)
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /// The optimiser's state as named arrays (`<param>.exp_avg`, `<param>.exp_avg_sq`, `<param>.max_exp_avg_sq`,
+  /// PyTorch's names) plus the step, for checkpoints.
+  public var state: (step: Int, moments: [(name: String, values: [Float])]) {
+    var moments: [(name: String, values: [Float])] = []
+    for (index, parameter) in parameters.enumerated() {
+      moments.append(("\(parameter.name).exp_avg", firstMoments[index]))
+      moments.append(("\(parameter.name).exp_avg_sq", secondMoments[index]))
+      if amsgrad { moments.append(("\(parameter.name).max_exp_avg_sq", maxSecondMoments[index])) }
+    }
+    return (step, moments)
+  }
+
+  /// Restores a state saved from `state`.
+  /// - Throws: `TensorError` naming the first moment that is missing or has the wrong size.
+  public func restore(step: Int, moments: [String: [Float]]) throws {
+    func moment(_ name: String, count: Int) throws -> [Float] {
+      guard let values = moments[name] else { throw TensorError("Adam.restore: missing optimiser state '\(name)'") }
+      guard values.count == count else {
+        throw TensorError("Adam.restore: '\(name)' has \(values.count) values, the parameter has \(count)")
+      }
+      return values
+    }
+    for (index, parameter) in parameters.enumerated() {
+      firstMoments[index] = try moment("\(parameter.name).exp_avg", count: parameter.tensor.count)
+      secondMoments[index] = try moment("\(parameter.name).exp_avg_sq", count: parameter.tensor.count)
+      if amsgrad {
+        maxSecondMoments[index] = try moment("\(parameter.name).max_exp_avg_sq", count: parameter.tensor.count)
+      }
+    }
+    self.step = step
+  }
+}
+
+/// Scales all gradients down so that their joint L2 norm is at most `maxNorm` (PyTorch's `clip_grad_norm_`, with
+/// its 1e-6 guard). Returns the norm before clipping.
+@discardableResult
+public func clipGradientNorm(_ parameters: [Tensor], maxNorm: Float) -> Float {
+  var squares = 0.0
+  for p in parameters {
+    guard let g = p.grad else { continue }
+    for value in g { squares += Double(value) * Double(value) }
+  }
+  let norm = Float(squares.squareRoot())
+  let coefficient = maxNorm / (norm + 1e-6)
+  if coefficient < 1 {
+    for p in parameters where p.grad != nil {
+      p.grad = p.grad!.map { $0 * coefficient }
+    }
+  }
+  return norm
+}

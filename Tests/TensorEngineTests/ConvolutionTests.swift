@@ -1,0 +1,116 @@
+import Foundation
+import XCTest
+
+@testable import TensorEngine
+
+/// Convolutions against a naive loop, the transpose as the adjoint, and PyTorch's outputs and gradients.
+final class ConvolutionTests: XCTestCase {
+  /// The definition of conv2d, one multiply-add at a time.
+  private func naiveConv2d(_ x: Tensor, _ w: Tensor, _ b: Tensor?, stride: (Int, Int), padding: (Int, Int)) -> [Float] {
+    let (n, c, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    let (o, kh, kw) = (w.shape[0], w.shape[2], w.shape[3])
+    let oh = (h + 2 * padding.0 - kh) / stride.0 + 1
+    let ow = (wd + 2 * padding.1 - kw) / stride.1 + 1
+    var out = [Float](repeating: 0, count: n * o * oh * ow)
+    for b0 in 0..<n {
+      for o0 in 0..<o {
+        for i in 0..<oh {
+          for j in 0..<ow {
+            var acc = b?.data[o0] ?? 0
+            for c0 in 0..<c {
+              for ki in 0..<kh {
+                for kj in 0..<kw {
+                  let y = i * stride.0 - padding.0 + ki
+                  let z = j * stride.1 - padding.1 + kj
+                  guard y >= 0, y < h, z >= 0, z < wd else { continue }
+                  acc += x.data[((b0 * c + c0) * h + y) * wd + z] * w.data[((o0 * c + c0) * kh + ki) * kw + kj]
+                }
+              }
+            }
+            out[((b0 * o + o0) * oh + i) * ow + j] = acc
+          }
+        }
+      }
+    }
+    return out
+  }
+
+  func testConv2dMatchesNaiveLoop() throws {
+    let cases: [([Int], [Int], (Int, Int), (Int, Int))] = [
+      ([2, 3, 9, 7], [4, 3, 3, 3], (1, 1), (1, 1)),
+      ([3, 2, 10, 8], [5, 2, 4, 4], (2, 2), (1, 1)),
+      ([1, 4, 7, 9], [2, 4, 2, 5], (3, 2), (2, 0)),
+      ([2, 5, 4, 4], [3, 5, 1, 1], (1, 1), (0, 0)),
+    ]
+    for (k, (inputShape, weightShape, stride, padding)) in cases.enumerated() {
+      let x = randomTensor(inputShape, seed: UInt64(k), requiresGrad: false)
+      let w = randomTensor(weightShape, seed: UInt64(10 + k), requiresGrad: false)
+      let b = randomTensor([weightShape[0]], seed: UInt64(20 + k), requiresGrad: false)
+      let y = try x.conv2d(weight: w, bias: b, stride: stride, padding: padding)
+      assertClose(y.data, naiveConv2d(x, w, b, stride: stride, padding: padding), "case \(k)")
+    }
+  }
+
+  /// <conv(x), y> == <x, convT(y)>: the transposed convolution is the adjoint of the convolution.
+  func testConvTransposeIsTheAdjointOfConv() throws {
+    let cases: [([Int], [Int], (Int, Int), (Int, Int))] = [
+      ([2, 3, 8, 8], [4, 3, 4, 4], (2, 2), (1, 1)),
+      ([1, 2, 7, 5], [3, 2, 3, 3], (1, 1), (1, 1)),
+      ([2, 2, 9, 6], [2, 2, 3, 2], (2, 1), (0, 1)),
+    ]
+    for (k, (inputShape, weightShape, stride, padding)) in cases.enumerated() {
+      let x = randomTensor(inputShape, seed: UInt64(30 + k), requiresGrad: false)
+      let w = randomTensor(weightShape, seed: UInt64(40 + k), requiresGrad: false)
+      let convX = try x.conv2d(weight: w, stride: stride, padding: padding)
+      let y = randomTensor(convX.shape, seed: UInt64(50 + k), requiresGrad: false)
+      // The same weight tensor read as a transposed conv's [in, out, kh, kw] maps conv's output back to its input.
+      let convTY = try y.convTranspose2d(weight: w, stride: stride, padding: padding)
+      XCTAssertEqual(convTY.shape, x.shape)
+      let lhs = zip(convX.data, y.data).reduce(0.0) { $0 + Double($1.0 * $1.1) }
+      let rhs = zip(x.data, convTY.data).reduce(0.0) { $0 + Double($1.0 * $1.1) }
+      XCTAssertEqual(lhs, rhs, accuracy: 1e-4 * max(1, abs(lhs)), "case \(k)")
+    }
+  }
+
+  /// Outputs and gradients of `sum(y * dy)` computed by PyTorch (Tests/TensorEngineTests/Fixtures).
+  func testMatchesPyTorchFixtures() throws {
+    let names = [
+      "conv2d_k1_nobias", "conv2d_k2x3_s1_p0", "conv2d_k3_s1_p1_nonsquare", "conv2d_k4_s2_p1",
+      "conv_transpose2d_k3_s1_p1", "conv_transpose2d_k4_s2_p1",
+    ]
+    for name in names {
+      let url = try XCTUnwrap(
+        Bundle.module.url(forResource: name, withExtension: "safetensors", subdirectory: "Fixtures"))
+      let file = try SafeTensors.read(contentsOf: url.path)
+      func tensor(_ key: String, grad: Bool = false) throws -> Tensor {
+        try Tensor(file.floats(key), shape: file.entry(key)!.shape, requiresGrad: grad)
+      }
+      func pair(_ key: String) throws -> (Int, Int) {
+        let values = try JSONDecoder().decode([Int].self, from: Data(file.metadata[key]!.utf8))
+        return (values[0], values[1])
+      }
+      let x = try tensor("x", grad: true)
+      let w = try tensor("weight", grad: true)
+      let b = file.entry("bias") == nil ? nil : try tensor("bias", grad: true)
+      let (stride, padding) = (try pair("stride"), try pair("padding"))
+      let y =
+        file.metadata["op"] == "conv2d"
+        ? try x.conv2d(weight: w, bias: b, stride: stride, padding: padding)
+        : try x.convTranspose2d(weight: w, bias: b, stride: stride, padding: padding)
+      assertClose(y.data, try file.floats("y"), "\(name) y")
+      try y.backward(seed: try file.floats("dy"))
+      assertClose(x.grad!, try file.floats("grad.x"), "\(name) grad.x")
+      assertClose(w.grad!, try file.floats("grad.weight"), "\(name) grad.weight")
+      if let b { assertClose(b.grad!, try file.floats("grad.bias"), "\(name) grad.bias") }
+    }
+  }
+
+  func testWeightGradientAccumulatesAcrossCalls() throws {
+    // A weight used twice (two convs sharing it) gets the sum of both gradients.
+    let x = randomTensor([1, 2, 5, 5], seed: 60)
+    let w = randomTensor([2, 2, 3, 3], seed: 61)
+    try assertGradientsMatchFiniteDifferences([x, w]) {
+      try $0[0].conv2d(weight: $0[1], padding: (1, 1)).relu().conv2d(weight: $0[1], padding: (1, 1))
+    }
+  }
+}

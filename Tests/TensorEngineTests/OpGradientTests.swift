@@ -1,0 +1,152 @@
+import XCTest
+
+@testable import TensorEngine
+
+/// Every op's backward against central finite differences.
+final class OpGradientTests: XCTestCase {
+  func testAddSubtractMultiplySameShape() throws {
+    let a = randomTensor([2, 3, 4], seed: 1)
+    let b = randomTensor([2, 3, 4], seed: 2)
+    try assertGradientsMatchFiniteDifferences([a, b]) { try $0[0] + $0[1] }
+    try assertGradientsMatchFiniteDifferences([a, b]) { try $0[0] - $0[1] }
+    try assertGradientsMatchFiniteDifferences([a, b]) { try $0[0] * $0[1] }
+  }
+
+  func testBroadcastPerChannelRowAndScalar() throws {
+    let x = randomTensor([2, 3, 4, 5], seed: 3)
+    for smallShape in [[1, 3, 1, 1], [3, 1, 1], [5], [1], [4, 5], [2, 3, 1, 1]] {
+      let s = randomTensor(smallShape, seed: 4)
+      try assertGradientsMatchFiniteDifferences([x, s]) { try $0[0] * $0[1] }
+      try assertGradientsMatchFiniteDifferences([x, s]) { try $0[0] - $0[1] }
+      // The small operand on the left.
+      try assertGradientsMatchFiniteDifferences([s, x]) { try $0[0] - $0[1] }
+      try assertGradientsMatchFiniteDifferences([s, x]) { try $0[0] + $0[1] }
+    }
+  }
+
+  func testScalarOperators() throws {
+    let x = randomTensor([3, 4], seed: 5)
+    try assertGradientsMatchFiniteDifferences([x]) { (($0[0] * 3 + 1.5) - 0.5) / 2 }
+    try assertGradientsMatchFiniteDifferences([x]) { -(0.25 * $0[0]) }
+  }
+
+  func testActivations() throws {
+    let x = randomTensor([2, 3, 4], seed: 6, in: -2..<2, awayFromZero: 0.05)
+    try assertGradientsMatchFiniteDifferences([x]) { $0[0].relu() }
+    try assertGradientsMatchFiniteDifferences([x], epsilon: 1e-3) { $0[0].tanh() }
+    try assertGradientsMatchFiniteDifferences([x], epsilon: 1e-3) { $0[0].sigmoid() }
+  }
+
+  func testReductions() throws {
+    let x = randomTensor([3, 5], seed: 7)
+    try assertGradientsMatchFiniteDifferences([x]) { $0[0].sum() }
+    try assertGradientsMatchFiniteDifferences([x]) { $0[0].mean() }
+  }
+
+  func testShapeOps() throws {
+    let x = randomTensor([2, 3, 4, 5], seed: 8)
+    try assertGradientsMatchFiniteDifferences([x]) { try $0[0].reshaped([6, -1]) }
+    try assertGradientsMatchFiniteDifferences([x]) { try $0[0].permuted([0, 2, 3, 1]) }
+    try assertGradientsMatchFiniteDifferences([x]) { try $0[0].permuted([3, 1, 0, 2]) }
+    try assertGradientsMatchFiniteDifferences([x]) {
+      let parts = try $0[0].split(sizes: [1, 2], axis: 1)
+      return try parts[0] * parts[1].split(sizes: [1, 1], axis: 1)[1]
+    }
+    let y = randomTensor([2, 2, 4, 5], seed: 9)
+    try assertGradientsMatchFiniteDifferences([x, y]) { try Tensor.concatenate([$0[0], $0[1]], axis: 1) }
+    try assertGradientsMatchFiniteDifferences([x, y]) { try Tensor.concatenate([$0[1], $0[0], $0[1]], axis: 1) }
+  }
+
+  func testMatmulAllTranspositions() throws {
+    for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+      let a = randomTensor(ta ? [4, 3] : [3, 4], seed: 10)
+      let b = randomTensor(tb ? [5, 4] : [4, 5], seed: 11)
+      try assertGradientsMatchFiniteDifferences([a, b]) {
+        try $0[0].matmul($0[1], transposeSelf: ta, transposeRight: tb)
+      }
+    }
+  }
+
+  func testConv2dStridePaddingNonSquareBatch() throws {
+    let cases: [(input: [Int], weight: [Int], stride: (Int, Int), padding: (Int, Int))] = [
+      ([2, 3, 7, 6], [4, 3, 3, 3], (1, 1), (1, 1)),
+      ([2, 2, 8, 8], [3, 2, 4, 4], (2, 2), (1, 1)),
+      ([1, 2, 6, 7], [2, 2, 2, 3], (1, 2), (0, 1)),
+      ([3, 4, 5, 5], [2, 4, 1, 1], (1, 1), (0, 0)),
+    ]
+    for (n, c) in cases.enumerated() {
+      let x = randomTensor(c.input, seed: 20 + UInt64(n))
+      let w = randomTensor(c.weight, seed: 30 + UInt64(n))
+      let b = randomTensor([c.weight[0]], seed: 40 + UInt64(n))
+      try assertGradientsMatchFiniteDifferences([x, w, b]) {
+        try $0[0].conv2d(weight: $0[1], bias: $0[2], stride: c.stride, padding: c.padding)
+      }
+    }
+  }
+
+  func testConvTranspose2dStridePaddingNonSquareBatch() throws {
+    let cases: [(input: [Int], weight: [Int], stride: (Int, Int), padding: (Int, Int))] = [
+      ([2, 3, 4, 5], [3, 2, 3, 3], (1, 1), (1, 1)),
+      ([2, 3, 4, 4], [3, 2, 4, 4], (2, 2), (1, 1)),
+      ([1, 2, 3, 4], [2, 3, 2, 3], (2, 1), (0, 1)),
+    ]
+    for (n, c) in cases.enumerated() {
+      let x = randomTensor(c.input, seed: 50 + UInt64(n))
+      let w = randomTensor(c.weight, seed: 60 + UInt64(n))
+      let b = randomTensor([c.weight[1]], seed: 70 + UInt64(n))
+      try assertGradientsMatchFiniteDifferences([x, w, b]) {
+        try $0[0].convTranspose2d(weight: $0[1], bias: $0[2], stride: c.stride, padding: c.padding)
+      }
+    }
+  }
+
+  func testGatherRowsScatterAddsRepeatedRows() throws {
+    let table = randomTensor([5, 3], seed: 80)
+    try assertGradientsMatchFiniteDifferences([table]) { try $0[0].gatherRows([4, 0, 4, 2, 4]) }
+  }
+
+  func testMeanSquaredErrorBothSides() throws {
+    let a = randomTensor([2, 3, 4], seed: 81)
+    let b = randomTensor([2, 3, 4], seed: 82)
+    try assertGradientsMatchFiniteDifferences([a, b], epsilon: 1e-3) { try meanSquaredError($0[0], $0[1]) }
+  }
+
+  func testSoftmaxCrossEntropy2DAndSpatial() throws {
+    let logits = randomTensor([4, 6], seed: 83, in: -3..<3)
+    try assertGradientsMatchFiniteDifferences([logits], epsilon: 1e-3) {
+      try softmaxCrossEntropy(logits: $0[0], targets: [0, 5, 2, 2])
+    }
+    let spatial = randomTensor([2, 5, 3, 2], seed: 84, in: -3..<3)
+    let targets = [0, 1, 2, 3, 4, 0, 4, 4, 1, 2, 3, 0]
+    try assertGradientsMatchFiniteDifferences([spatial], epsilon: 1e-3) {
+      try softmaxCrossEntropy(logits: $0[0], targets: targets)
+    }
+  }
+
+  func testGradientAccumulatesIntoTensorUsedTwice() throws {
+    let x = randomTensor([3, 4], seed: 85)
+    let w = randomTensor([4, 4], seed: 86)
+    // x feeds a product, a sum and a matmul: three paths whose gradients must add up.
+    try assertGradientsMatchFiniteDifferences([x, w]) {
+      try ($0[0] * $0[0] + $0[0]).matmul($0[1]) + $0[0].matmul($0[1])
+    }
+  }
+
+  func testStopGradientBlocksTheFlow() throws {
+    let x = randomTensor([3], seed: 87)
+    let loss = try (x * x.detached()).sum()
+    try loss.backward()
+    // d/dx of x · sg[x] is sg[x] only, not 2x.
+    assertClose(x.grad!, x.data, "grad")
+  }
+
+  func testStraightThroughEstimatorPassesGradientUnchanged() throws {
+    let ze = randomTensor([2, 3], seed: 88)
+    let zq = randomTensor([2, 3], seed: 89, requiresGrad: false)
+    // z_e + sg[z_q - z_e] has the value of z_q and the gradient of the identity in z_e.
+    let st = try ze + (zq - ze).detached()
+    assertClose(st.data, zq.data, "value")
+    try st.backward(seed: [1, 2, 3, 4, 5, 6])
+    XCTAssertEqual(ze.grad!, [1, 2, 3, 4, 5, 6])
+  }
+}
