@@ -26,7 +26,7 @@ let package = Package(
     .executableTarget(
       name: "VQVAEBench",
       dependencies: [
-        "TensorEngine", "VQVAE", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        "TensorEngine", "VQVAE", "CBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 
     .testTarget(

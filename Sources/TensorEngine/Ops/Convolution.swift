@@ -1,3 +1,7 @@
+/// The largest im2col matrix (in floats, 16 MiB) a conv2d keeps from forward to backward; larger ones (big batches)
+/// are rebuilt in backward, trading a memory-bound copy for a bounded peak memory.
+let maxKeptColumns = 4 << 20
+
 /// Output size of a convolution along one axis, or nil when the kernel does not fit.
 private func convolvedSize(_ input: Int, kernel: Int, stride: Int, padding: Int) -> Int? {
   let span = input + 2 * padding - kernel
@@ -49,13 +53,27 @@ extension Tensor {
     let columns = geometry.patchCount
     let area = oh * ow
 
+    // The backward pass needs the im2col matrix again: keep it when it is small, rebuild it when it is not.
+    let kept: [Float]? =
+      GradMode.isEnabled && weight.requiresGrad && k * columns <= maxKeptColumns
+      ? uninitializedFloats(k * columns) { c in
+        input.data.withUnsafeBufferPointer { x in geometry.im2col(x.baseAddress!, c.baseAddress!) }
+      } : nil
+    /// Calls `body` with the im2col matrix: the kept one, or one built in `scratch`.
+    func withColumns(_ scratch: UnsafeMutablePointer<Float>, _ body: (UnsafePointer<Float>) -> Void) {
+      if let kept { return kept.withUnsafeBufferPointer { body($0.baseAddress!) } }
+      input.data.withUnsafeBufferPointer { x in geometry.im2col(x.baseAddress!, scratch) }
+      body(scratch)
+    }
+
     // out[o, (n, p)] = W[o, :] · cols[:, (n, p)], then [o, n, p] -> [n, o, p] with the bias.
     let out = uninitializedFloats(n * outChannels * area) { o in
       ScratchPool.withBuffer(k * columns + outChannels * columns) { scratch in
         let product = scratch + k * columns
-        input.data.withUnsafeBufferPointer { x in geometry.im2col(x.baseAddress!, scratch) }
-        weight.data.withUnsafeBufferPointer { wt in
-          gemm(m: outChannels, n: columns, k: k, wt.baseAddress!, scratch, product)
+        withColumns(scratch) { cols in
+          weight.data.withUnsafeBufferPointer { wt in
+            gemm(m: outChannels, n: columns, k: k, wt.baseAddress!, cols, product)
+          }
         }
         withOptionalPointer(bias?.data) { b in
           swapBatchAndChannels(
@@ -76,10 +94,11 @@ extension Tensor {
           let gradProduct = scratch + k * columns
           swapBatchAndChannels(gp.baseAddress!, gradProduct, first: n, second: outChannels, area: area)
           if weight.requiresGrad {
-            // dW[o, k] += dOut[o, cols] · colsᵀ (the im2col matrix is rebuilt rather than kept: less memory).
-            input.data.withUnsafeBufferPointer { x in geometry.im2col(x.baseAddress!, scratch) }
-            weight.accumulateGrad { d in
-              gemm(transposeB: true, m: outChannels, n: k, k: columns, gradProduct, scratch, beta: 1, d.baseAddress!)
+            // dW[o, k] += dOut[o, cols] · colsᵀ.
+            withColumns(scratch) { cols in
+              weight.accumulateGrad { d in
+                gemm(transposeB: true, m: outChannels, n: k, k: columns, gradProduct, cols, beta: 1, d.baseAddress!)
+              }
             }
           }
           if input.requiresGrad {

@@ -19,6 +19,8 @@ struct ConvGeometry {
   var patchSize: Int { channels * kernelHeight * kernelWidth }
   /// Columns of the im2col matrix: batch · outputHeight · outputWidth.
   var patchCount: Int { batch * outputHeight * outputWidth }
+  /// Whether the im2col matrix is big enough (64K values) for threads to pay off.
+  var isLarge: Bool { patchSize * patchCount >= 1 << 16 && channels > 1 }
 
   /// The output positions `o` along one axis whose input `o * stride - padding + k` lies inside `0..<size`.
   @inline(__always)
@@ -33,29 +35,33 @@ struct ConvGeometry {
   func im2col(_ image: UnsafePointer<Float>, _ columns: UnsafeMutablePointer<Float>) {
     let outputArea = outputHeight * outputWidth
     let columnCount = patchCount
-    for c in 0..<channels {
-      for ki in 0..<kernelHeight {
-        for kj in 0..<kernelWidth {
-          let row = columns + ((c * kernelHeight + ki) * kernelWidth + kj) * columnCount
-          let valid = ConvGeometry.validRange(
-            size: width, outputSize: outputWidth, stride: strideWidth, padding: paddingWidth, offset: kj)
-          for b in 0..<batch {
-            let plane = image + (b * channels + c) * height * width
-            for oh in 0..<outputHeight {
-              let target = row + b * outputArea + oh * outputWidth
-              let ih = oh * strideHeight - paddingHeight + ki
-              guard ih >= 0, ih < height else {
-                target.update(repeating: 0, count: outputWidth)
-                continue
+    // Channels write disjoint rows, so they split across threads.
+    parallelChunks(channels, parallel: isLarge) { channelRange in
+      for c in channelRange {
+        for ki in 0..<kernelHeight {
+          for kj in 0..<kernelWidth {
+            let row = columns + ((c * kernelHeight + ki) * kernelWidth + kj) * columnCount
+            let valid = ConvGeometry.validRange(
+              size: width, outputSize: outputWidth, stride: strideWidth, padding: paddingWidth, offset: kj)
+            for b in 0..<batch {
+              let plane = image + (b * channels + c) * height * width
+              for oh in 0..<outputHeight {
+                let target = row + b * outputArea + oh * outputWidth
+                let ih = oh * strideHeight - paddingHeight + ki
+                guard ih >= 0, ih < height else {
+                  for ow in 0..<outputWidth { target[ow] = 0 }
+                  continue
+                }
+                // Rows are short (8-32 values): plain loops beat memcpy/memset calls here.
+                let source = plane + ih * width - paddingWidth + kj
+                for ow in 0..<valid.lowerBound { target[ow] = 0 }
+                if strideWidth == 1 {
+                  for ow in valid { target[ow] = source[ow] }
+                } else {
+                  for ow in valid { target[ow] = source[ow * strideWidth] }
+                }
+                for ow in valid.upperBound..<outputWidth { target[ow] = 0 }
               }
-              let source = plane + ih * width - paddingWidth + kj
-              target.update(repeating: 0, count: valid.lowerBound)
-              if strideWidth == 1 {
-                (target + valid.lowerBound).update(from: source + valid.lowerBound, count: valid.count)
-              } else {
-                for ow in valid { target[ow] = source[ow * strideWidth] }
-              }
-              (target + valid.upperBound).update(repeating: 0, count: outputWidth - valid.upperBound)
             }
           }
         }
@@ -67,20 +73,27 @@ struct ConvGeometry {
   func col2im(_ columns: UnsafePointer<Float>, _ image: UnsafeMutablePointer<Float>) {
     let outputArea = outputHeight * outputWidth
     let columnCount = patchCount
-    for c in 0..<channels {
-      for ki in 0..<kernelHeight {
-        for kj in 0..<kernelWidth {
-          let row = columns + ((c * kernelHeight + ki) * kernelWidth + kj) * columnCount
-          let valid = ConvGeometry.validRange(
-            size: width, outputSize: outputWidth, stride: strideWidth, padding: paddingWidth, offset: kj)
-          for b in 0..<batch {
-            let plane = image + (b * channels + c) * height * width
-            for oh in 0..<outputHeight {
-              let ih = oh * strideHeight - paddingHeight + ki
-              guard ih >= 0, ih < height else { continue }
-              let source = row + b * outputArea + oh * outputWidth
-              let target = plane + ih * width - paddingWidth + kj
-              for ow in valid { target[ow * strideWidth] += source[ow] }
+    // Channels write disjoint image planes, so they split across threads.
+    parallelChunks(channels, parallel: isLarge) { channelRange in
+      for c in channelRange {
+        for ki in 0..<kernelHeight {
+          for kj in 0..<kernelWidth {
+            let row = columns + ((c * kernelHeight + ki) * kernelWidth + kj) * columnCount
+            let valid = ConvGeometry.validRange(
+              size: width, outputSize: outputWidth, stride: strideWidth, padding: paddingWidth, offset: kj)
+            for b in 0..<batch {
+              let plane = image + (b * channels + c) * height * width
+              for oh in 0..<outputHeight {
+                let ih = oh * strideHeight - paddingHeight + ki
+                guard ih >= 0, ih < height else { continue }
+                let source = row + b * outputArea + oh * outputWidth
+                let target = plane + ih * width - paddingWidth + kj
+                if strideWidth == 1 {
+                  for ow in valid { target[ow] += source[ow] }
+                } else {
+                  for ow in valid { target[ow * strideWidth] += source[ow] }
+                }
+              }
             }
           }
         }

@@ -1,0 +1,95 @@
+import Foundation
+
+/// One line of the benchmark table.
+struct BenchmarkRow: Encodable {
+  let name: String
+  let detail: String
+  let medianMilliseconds: Double
+  let minimumMilliseconds: Double
+  let repetitions: Int
+  /// Achieved GFLOP/s, when the row's work is counted in FLOPs.
+  let gflops: Double?
+  /// Raw cblas_sgemm GFLOP/s on the same GEMM shapes (conv rows).
+  let gemmGflops: Double?
+
+  /// Conv GFLOP/s over raw GEMM GFLOP/s: how much of the BLAS rate survives im2col, permutes and bias.
+  var gemmEfficiency: Double? {
+    guard let gflops, let gemmGflops, gemmGflops > 0 else { return nil }
+    return gflops / gemmGflops
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case name, detail, repetitions, gflops
+    case medianMilliseconds = "median_ms"
+    case minimumMilliseconds = "min_ms"
+    case gemmGflops = "gemm_gflops"
+    case gemmEfficiency = "gemm_efficiency"
+  }
+
+  func encode(to encoder: Encoder) throws {
+    var container = encoder.container(keyedBy: CodingKeys.self)
+    try container.encode(name, forKey: .name)
+    try container.encode(detail, forKey: .detail)
+    try container.encode(medianMilliseconds, forKey: .medianMilliseconds)
+    try container.encode(minimumMilliseconds, forKey: .minimumMilliseconds)
+    try container.encode(repetitions, forKey: .repetitions)
+    try container.encodeIfPresent(gflops, forKey: .gflops)
+    try container.encodeIfPresent(gemmGflops, forKey: .gemmGflops)
+    try container.encodeIfPresent(gemmEfficiency, forKey: .gemmEfficiency)
+  }
+}
+
+/// Wall-clock times of `body` in milliseconds after `warmup` untimed runs.
+func measure(repetitions: Int, warmup: Int = 2, _ body: () throws -> Void) rethrows -> [Double] {
+  for _ in 0..<warmup { try body() }
+  return try (0..<repetitions).map { _ in
+    let start = DispatchTime.now().uptimeNanoseconds
+    try body()
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+  }
+}
+
+extension Array where Element == Double {
+  /// The middle value (mean of the two middle values for an even count).
+  var median: Double {
+    let sorted = self.sorted()
+    guard !sorted.isEmpty else { return .nan }
+    let mid = sorted.count / 2
+    return sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+  }
+}
+
+/// The process's peak resident set size (VmHWM) in MiB, from /proc/self/status; nil where there is no /proc.
+func peakResidentMiB() -> Double? {
+  guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+    let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+    let kib = Double(line.split(separator: " ").dropFirst().first ?? "")
+  else { return nil }
+  return kib / 1024
+}
+
+/// Prints the rows as an aligned text table.
+func printTable(_ rows: [BenchmarkRow], peakRSS: Double?) {
+  func format(_ value: Double?, _ digits: Int) -> String {
+    value.map { String(format: "%.\(digits)f", $0) } ?? "-"
+  }
+  let header = ["benchmark", "shape", "median ms", "min ms", "GFLOP/s", "GEMM GFLOP/s", "of GEMM"]
+  let lines =
+    [header]
+    + rows.map {
+      [
+        $0.name, $0.detail, format($0.medianMilliseconds, 2), format($0.minimumMilliseconds, 2), format($0.gflops, 1),
+        format($0.gemmGflops, 1), $0.gemmEfficiency.map { String(format: "%.0f%%", $0 * 100) } ?? "-",
+      ]
+    }
+  let widths = header.indices.map { column in lines.map { $0[column].count }.max()! }
+  for (index, line) in lines.enumerated() {
+    let cells = line.enumerated().map { column, cell in
+      let pad = String(repeating: " ", count: widths[column] - cell.count)
+      return column < 2 ? cell + pad : pad + cell
+    }
+    print(cells.joined(separator: "  "))
+    if index == 0 { print(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")) }
+  }
+  print("peak RSS: \(format(peakRSS, 1)) MiB")
+}
