@@ -31,6 +31,6 @@ let package = Package(
 
     .testTarget(
       name: "TensorEngineTests", dependencies: ["TensorEngine"], resources: [.copy("Fixtures")]),
-    .testTarget(name: "VQVAETests", dependencies: ["VQVAE"]),
+    .testTarget(name: "VQVAETests", dependencies: ["VQVAE"], resources: [.copy("Fixtures")]),
   ]
 )

@@ -144,9 +144,12 @@ final class OpGradientTests: XCTestCase {
     let ze = randomTensor([2, 3], seed: 88)
     let zq = randomTensor([2, 3], seed: 89, requiresGrad: false)
     // z_e + sg[z_q - z_e] has the value of z_q and the gradient of the identity in z_e.
-    let st = try ze + (zq - ze).detached()
-    assertClose(st.data, zq.data, "value")
+    let st = try ze.straightThrough(zq)
+    XCTAssertEqual(st.data, zq.data)
     try st.backward(seed: [1, 2, 3, 4, 5, 6])
     XCTAssertEqual(ze.grad!, [1, 2, 3, 4, 5, 6])
+    assertThrowsTensorError("straightThrough: value [3] and input [2, 3] differ") {
+      _ = try ze.straightThrough(randomTensor([3], seed: 1))
+    }
   }
 }

@@ -1,0 +1,94 @@
+import Foundation
+
+/// What the quantizer gives back for a batch of encoder outputs.
+public struct Quantization {
+  /// The decoder's input `z_e + sg[z_q - z_e]`: the value of the nearest codes, the gradient of the identity.
+  public let straightThrough: Tensor
+  /// The nearest code of every latent position, `[batch, height, width]` in row-major order.
+  public let indices: [Int]
+  /// `||sg[z_e] - e||²` (mean): moves the codes towards the encoder outputs.
+  public let codebookLoss: Tensor
+  /// `||z_e - sg[e]||²` (mean): keeps the encoder close to its codes.
+  public let commitmentLoss: Tensor
+  /// `codebookLoss + beta · commitmentLoss`.
+  public let loss: Tensor
+  /// `exp(-Σ p log p)` of this batch's code usage.
+  public let perplexity: Float
+  /// Distinct codes used in this batch.
+  public let codesUsed: Int
+}
+
+/// The vector quantizer: a codebook of K vectors of dimension D; each encoder output vector is replaced by its
+/// nearest code (squared distance, one GEMM for the whole batch).
+public final class VectorQuantizer: Module {
+  /// The codebook `[K, D]` (PyTorch: `vector_quantization.embedding.weight`).
+  public let codebook: Embedding
+  public let beta: Float
+
+  /// A codebook initialised uniform(-1/K, 1/K), as in the classic repo.
+  public init(count: Int, dimension: Int, beta: Float, rng: inout RandomGenerator) {
+    let bound = 1 / Float(count)
+    codebook = try! Embedding(
+      initialValues: rng.uniformArray(count * dimension, in: -bound..<bound), count: count, dimension: dimension)
+    self.beta = beta
+  }
+
+  public var namedParameters: [(name: String, tensor: Tensor)] { prefixed("embedding", codebook.namedParameters) }
+
+  public var count: Int { codebook.weight.shape[0] }
+  public var dimension: Int { codebook.weight.shape[1] }
+
+  /// The index of the nearest code for each row of `vectors` (`[N, D]`): argmin of |z|² + |e|² - 2 z·e.
+  public func nearestCodes(_ vectors: Tensor) throws -> [Int] {
+    try withoutGrad {
+      let table = codebook.weight
+      let products = try vectors.matmul(table, transposeRight: true)  // [N, K]
+      let (n, k, d) = (vectors.shape[0], count, dimension)
+      var codeNorms = [Float](repeating: 0, count: k)
+      table.data.withUnsafeBufferPointer { e in
+        for j in 0..<k { for i in 0..<d { codeNorms[j] += e[j * d + i] * e[j * d + i] } }
+      }
+      // |z|² is the same for every code of a row, so it does not change the argmin.
+      products.data.withUnsafeMutableBufferPointer { p in
+        for row in 0..<n { for j in 0..<k { p[row * k + j] = codeNorms[j] - 2 * p[row * k + j] } }
+      }
+      return try products.argminRows()
+    }
+  }
+
+  /// Quantizes encoder outputs `z` (`[B, D, H, W]`).
+  /// - Throws: `TensorError` if `z` does not have D channels.
+  public func callAsFunction(_ z: Tensor) throws -> Quantization {
+    guard z.rank == 4, z.shape[1] == dimension else {
+      throw TensorError("VectorQuantizer: expected [B, \(dimension), H, W] encoder outputs, got \(z.shape)")
+    }
+    let (b, h, w) = (z.shape[0], z.shape[2], z.shape[3])
+    let flat = try z.permuted([0, 2, 3, 1]).reshaped([b * h * w, dimension])
+    let indices = try nearestCodes(flat)
+    let quantized = try lookup(indices, batch: b, height: h, width: w)
+    let codebookLoss = try meanSquaredError(quantized, z.detached())
+    let commitmentLoss = try meanSquaredError(z, quantized.detached())
+    let (perplexity, used) = VectorQuantizer.usage(indices, codeCount: count)
+    return Quantization(
+      straightThrough: try z.straightThrough(quantized.detached()), indices: indices, codebookLoss: codebookLoss,
+      commitmentLoss: commitmentLoss, loss: try codebookLoss + commitmentLoss * beta, perplexity: perplexity,
+      codesUsed: used)
+  }
+
+  /// The codes of `indices` laid out as decoder input `[batch, D, height, width]`.
+  public func lookup(_ indices: [Int], batch: Int, height: Int, width: Int) throws -> Tensor {
+    try codebook(indices).reshaped([batch, height, width, dimension]).permuted([0, 3, 1, 2])
+  }
+
+  /// Perplexity `exp(-Σ p log p)` and the number of distinct codes among `indices`.
+  public static func usage(_ indices: [Int], codeCount: Int) -> (perplexity: Float, codesUsed: Int) {
+    var counts = [Int](repeating: 0, count: codeCount)
+    for i in indices { counts[i] += 1 }
+    let total = Double(max(indices.count, 1))
+    let entropy = counts.reduce(0.0) { sum, c in
+      let p = Double(c) / total
+      return sum - p * Foundation.log(p + 1e-10)
+    }
+    return (Float(Foundation.exp(entropy)), counts.filter { $0 > 0 }.count)
+  }
+}
