@@ -103,8 +103,11 @@ func convolutionRows(batch: Int, repetitions: Int) throws -> [BenchmarkRow] {
   }
 }
 
-/// Median time of running the given GEMMs back to back with cblas_sgemm on preallocated buffers.
+/// Median time of running the given GEMMs back to back with cblas_sgemm on preallocated buffers, with OpenBLAS's
+/// own threading on as many threads as the engine uses: the rate a plain BLAS call reaches on these shapes.
 private func rawGemmMilliseconds(_ shapes: [(m: Int, n: Int, k: Int)], repetitions: Int) -> Double {
+  openblas_set_num_threads(Int32(EngineThreads.count))
+  defer { openblas_set_num_threads(1) }
   let buffers = shapes.map { shape in
     (
       a: [Float](repeating: 0.5, count: shape.m * shape.k), b: [Float](repeating: 0.25, count: shape.k * shape.n),

@@ -11,6 +11,8 @@ struct BenchmarkRow: Encodable {
   let gflops: Double?
   /// Raw cblas_sgemm GFLOP/s on the same GEMM shapes (conv rows).
   let gemmGflops: Double?
+  /// The process's peak resident memory while this row ran (the peak is reset before each row).
+  var peakResidentMiB: Double? = nil
 
   /// Conv GFLOP/s over raw GEMM GFLOP/s: how much of the BLAS rate survives im2col, permutes and bias.
   var gemmEfficiency: Double? {
@@ -24,6 +26,7 @@ struct BenchmarkRow: Encodable {
     case minimumMilliseconds = "min_ms"
     case gemmGflops = "gemm_gflops"
     case gemmEfficiency = "gemm_efficiency"
+    case peakResidentMiB = "peak_rss_mib"
   }
 
   func encode(to encoder: Encoder) throws {
@@ -36,6 +39,7 @@ struct BenchmarkRow: Encodable {
     try container.encodeIfPresent(gflops, forKey: .gflops)
     try container.encodeIfPresent(gemmGflops, forKey: .gemmGflops)
     try container.encodeIfPresent(gemmEfficiency, forKey: .gemmEfficiency)
+    try container.encodeIfPresent(peakResidentMiB, forKey: .peakResidentMiB)
   }
 }
 
@@ -68,18 +72,24 @@ func peakResidentMiB() -> Double? {
   return kib / 1024
 }
 
+/// Resets the kernel's peak-RSS mark (VmHWM) to the current RSS, so the next reading covers only what follows.
+func resetPeakResident() {
+  try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
+}
+
 /// Prints the rows as an aligned text table.
 func printTable(_ rows: [BenchmarkRow], peakRSS: Double?) {
   func format(_ value: Double?, _ digits: Int) -> String {
     value.map { String(format: "%.\(digits)f", $0) } ?? "-"
   }
-  let header = ["benchmark", "shape", "median ms", "min ms", "GFLOP/s", "GEMM GFLOP/s", "of GEMM"]
+  let header = ["benchmark", "shape", "median ms", "min ms", "GFLOP/s", "GEMM GFLOP/s", "of GEMM", "peak MiB"]
   let lines =
     [header]
     + rows.map {
       [
         $0.name, $0.detail, format($0.medianMilliseconds, 2), format($0.minimumMilliseconds, 2), format($0.gflops, 1),
         format($0.gemmGflops, 1), $0.gemmEfficiency.map { String(format: "%.0f%%", $0 * 100) } ?? "-",
+        format($0.peakResidentMiB, 0),
       ]
     }
   let widths = header.indices.map { column in lines.map { $0[column].count }.max()! }
@@ -91,5 +101,5 @@ func printTable(_ rows: [BenchmarkRow], peakRSS: Double?) {
     print(cells.joined(separator: "  "))
     if index == 0 { print(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")) }
   }
-  print("peak RSS: \(format(peakRSS, 1)) MiB")
+  print("peak RSS of the whole process: \(format(peakRSS, 1)) MiB")
 }

@@ -10,7 +10,8 @@ struct VQVAEBench: ParsableCommand {
     abstract: "Time the engine's kernels and the pipeline's stages; print ms, GFLOP/s and peak memory.",
     discussion: """
       Rows: conv.<layer> (forward + backward of each VQ-VAE convolution at batch 32, with the raw sgemm rate of the
-      same GEMM shapes). Run in release: swift run -c release vqvae-bench
+      same GEMM shapes); vqvae.train_step.b<batch>.<channels>x32x32 (one Adam step of the default VQ-VAE).
+      Run in release: swift run -c release vqvae-bench
       """)
 
   @Flag(help: "Print {\"rows\": [...], \"peak_rss_mib\": N} instead of a table.")
@@ -22,7 +23,7 @@ struct VQVAEBench: ParsableCommand {
   @Option(help: "Timed repetitions per row, after 2 warm-up runs.")
   var repetitions = 20
 
-  @Option(help: "OpenBLAS threads (default: OpenBLAS's own choice, one per core).")
+  @Option(help: "Engine threads (default: one per core, or OMP_NUM_THREADS).")
   var threads: Int?
 
   func validate() throws {
@@ -31,7 +32,7 @@ struct VQVAEBench: ParsableCommand {
   }
 
   func run() throws {
-    if let threads { setBLASThreadCount(threads) }
+    if let threads { EngineThreads.count = threads }
     let prefixes = rows?.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
     func wanted(_ group: String) -> Bool {
       prefixes.map { $0.contains { $0.hasPrefix(group) || group.hasPrefix($0) } } ?? true
@@ -39,6 +40,9 @@ struct VQVAEBench: ParsableCommand {
 
     var results: [BenchmarkRow] = []
     if wanted("conv.") { results += try convolutionRows(batch: 32, repetitions: repetitions) }
+    for (batch, channels) in [(32, 3), (32, 1), (128, 1)] where wanted("vqvae.train_step.b\(batch).\(channels)x32x32") {
+      results.append(try trainStepRow(batch: batch, channels: channels, repetitions: batch > 32 ? 10 : repetitions))
+    }
     if let prefixes { results = results.filter { row in prefixes.contains { row.name.hasPrefix($0) } } }
 
     let peak = peakResidentMiB()
@@ -46,14 +50,14 @@ struct VQVAEBench: ParsableCommand {
       struct Report: Encodable {
         let rows: [BenchmarkRow]
         let peak_rss_mib: Double?
-        let blas_threads: Int
+        let threads: Int
       }
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-      let data = try encoder.encode(Report(rows: results, peak_rss_mib: peak, blas_threads: blasThreadCount))
+      let data = try encoder.encode(Report(rows: results, peak_rss_mib: peak, threads: EngineThreads.count))
       print(String(decoding: data, as: UTF8.self))
     } else {
-      print("vqvae-bench: \(results.count) rows, \(repetitions) repetitions each, OpenBLAS threads \(blasThreadCount)")
+      print("vqvae-bench: \(results.count) rows, \(repetitions) repetitions each, threads \(EngineThreads.count)")
       printTable(results, peakRSS: peak)
     }
   }

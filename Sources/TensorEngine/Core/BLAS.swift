@@ -1,8 +1,52 @@
 import CBLAS
+import Dispatch
+import Foundation
 
-/// C = alpha · op(A) · op(B) + beta · C, row-major, through OpenBLAS (which owns the threads).
-/// `m x k` is op(A), `k x n` is op(B); leading dimensions are those of the stored (untransposed) matrices.
-@inline(__always)
+/// How many threads the engine uses: GEMMs are split into that many blocks, each computed by single-threaded
+/// OpenBLAS on its own core, and im2col/col2im split the same way. One pool for everything: OpenBLAS's own
+/// threads spin (sched_yield) between calls and would fight our loops for the same cores.
+public enum EngineThreads {
+  nonisolated(unsafe) private static var configured = 0
+
+  /// The thread count; defaults to the number of available cores (OMP_NUM_THREADS or OPENBLAS_NUM_THREADS
+  /// override it, as for PyTorch and OpenBLAS).
+  public static var count: Int {
+    get {
+      if configured == 0 {
+        keepFreedMemoryForReuse()
+        openblas_set_num_threads(1)
+        let environment = ProcessInfo.processInfo.environment
+        let requested = (environment["OMP_NUM_THREADS"] ?? environment["OPENBLAS_NUM_THREADS"]).flatMap { Int($0) }
+        configured = max(1, requested ?? ProcessInfo.processInfo.activeProcessorCount)
+      }
+      return configured
+    }
+    set {
+      openblas_set_num_threads(1)
+      configured = max(1, newValue)
+    }
+  }
+}
+
+/// Tells glibc to serve large arrays from the heap and keep freed memory there: activations of a few MB are
+/// allocated and freed every step, and with the default mmap threshold each one is page-faulted in anew (about 10%
+/// of a training step's time went to the kernel's page-fault path).
+private func keepFreedMemoryForReuse() {
+  #if os(Linux)
+    // M_TRIM_THRESHOLD = -1, M_TOP_PAD = -2, M_MMAP_THRESHOLD = -3 (malloc.h, which Glibc does not import).
+    _ = glibcMallopt(-3, 32 << 20)
+    _ = glibcMallopt(-1, 256 << 20)
+    _ = glibcMallopt(-2, 16 << 20)
+  #endif
+}
+
+#if os(Linux)
+  @_silgen_name("mallopt") private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
+#endif
+
+/// C = alpha · op(A) · op(B) + beta · C, row-major, through OpenBLAS. `m x k` is op(A), `k x n` is op(B); leading
+/// dimensions are those of the stored (untransposed) matrices. Large products are split along the larger of m and
+/// n into one block per engine thread.
 func gemm(
   transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
   _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, beta: Float = 0, _ c: UnsafeMutablePointer<Float>
@@ -13,14 +57,32 @@ func gemm(
     if beta == 0 { c.update(repeating: 0, count: m * n) }
     return
   }
-  cblas_sgemm(
-    CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-    blasint(m), blasint(n), blasint(k), alpha, a, blasint(transposeA ? m : k), b, blasint(transposeB ? k : n),
-    beta, c, blasint(n))
+  let lda = transposeA ? m : k
+  let ldb = transposeB ? k : n
+  func block(rows: Range<Int>, columns: Range<Int>) {
+    // Row block of C: rows of op(A); column block: columns of op(B).
+    let aStart = transposeA ? a + rows.lowerBound : a + rows.lowerBound * lda
+    let bStart = transposeB ? b + columns.lowerBound * ldb : b + columns.lowerBound
+    cblas_sgemm(
+      CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+      blasint(rows.count), blasint(columns.count), blasint(k), alpha, aStart, blasint(lda), bStart, blasint(ldb),
+      beta, c + rows.lowerBound * n + columns.lowerBound, blasint(n))
+  }
+  let threads = EngineThreads.count
+  // Below ~2 M multiply-adds a split costs more in synchronisation than it gains.
+  guard threads > 1, m * n * k >= 1 << 21 else {
+    block(rows: 0..<m, columns: 0..<n)
+    return
+  }
+  let splitRows = m >= n
+  let extent = splitRows ? m : n
+  let parts = min(threads, max(1, extent / 16))
+  withoutActuallyEscaping(block) { block in
+    // Each block writes its own rows or columns of C.
+    let shared = UncheckedSendable(block)
+    DispatchQueue.concurrentPerform(iterations: parts) { part in
+      let range = extent * part / parts..<extent * (part + 1) / parts
+      shared.value(splitRows ? range : 0..<m, splitRows ? 0..<n : range)
+    }
+  }
 }
-
-/// Sets the number of threads OpenBLAS uses inside GEMM.
-public func setBLASThreadCount(_ count: Int) { openblas_set_num_threads(Int32(count)) }
-
-/// The number of threads OpenBLAS uses inside GEMM.
-public var blasThreadCount: Int { Int(openblas_get_num_threads()) }

@@ -1,12 +1,8 @@
 import Dispatch
 
-/// The number of threads our own loops (im2col, col2im) split into; OpenBLAS is idle while they run, so they use
-/// the same cores it does.
-let workerCount = max(1, min(blasThreadCount, 8))
-
-/// Runs `body` over `0..<count` split into contiguous chunks, one per worker, when `parallel` is true.
+/// Runs `body` over `0..<count` split into contiguous chunks, one per engine thread, when `parallel` is true.
 func parallelChunks(_ count: Int, parallel: Bool = true, _ body: (Range<Int>) -> Void) {
-  let workers = parallel ? min(workerCount, count) : 1
+  let workers = parallel ? min(EngineThreads.count, count) : 1
   guard workers > 1 else {
     body(0..<count)
     return

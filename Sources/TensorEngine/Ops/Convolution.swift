@@ -59,6 +59,7 @@ extension Tensor {
       ? uninitializedFloats(k * columns) { c in
         input.data.withUnsafeBufferPointer { x in geometry.im2col(x.baseAddress!, c.baseAddress!) }
       } : nil
+    let columnScratch = kept == nil ? k * columns : 0
     /// Calls `body` with the im2col matrix: the kept one, or one built in `scratch`.
     func withColumns(_ scratch: UnsafeMutablePointer<Float>, _ body: (UnsafePointer<Float>) -> Void) {
       if let kept { return kept.withUnsafeBufferPointer { body($0.baseAddress!) } }
@@ -68,8 +69,8 @@ extension Tensor {
 
     // out[o, (n, p)] = W[o, :] · cols[:, (n, p)], then [o, n, p] -> [n, o, p] with the bias.
     let out = uninitializedFloats(n * outChannels * area) { o in
-      ScratchPool.withBuffer(k * columns + outChannels * columns) { scratch in
-        let product = scratch + k * columns
+      ScratchPool.withBuffer(columnScratch + outChannels * columns) { scratch in
+        let product = scratch + columnScratch
         withColumns(scratch) { cols in
           weight.data.withUnsafeBufferPointer { wt in
             gemm(m: outChannels, n: columns, k: k, wt.baseAddress!, cols, product)
@@ -77,7 +78,7 @@ extension Tensor {
         }
         withOptionalPointer(bias?.data) { b in
           swapBatchAndChannels(
-            product, o.baseAddress!, first: outChannels, second: n, area: area, bias: b, biasIsPerFirst: true)
+            product, o.baseAddress!, first: outChannels, second: n, area: area, biasPerFirst: b)
         }
       }
     }
@@ -89,9 +90,11 @@ extension Tensor {
           bias.accumulateGrad(sumPerChannel(gp.baseAddress!, batch: n, channels: outChannels, area: area))
         }
         guard input.requiresGrad || weight.requiresGrad else { return }
-        ScratchPool.withBuffer(k * columns + outChannels * columns) { scratch in
+        // The input gradient needs a k x columns buffer even when the im2col matrix was kept.
+        let scratchSize = input.requiresGrad ? k * columns : columnScratch
+        ScratchPool.withBuffer(scratchSize + outChannels * columns) { scratch in
           // dOut as [o, (n, p)], the layout of the forward GEMM's output.
-          let gradProduct = scratch + k * columns
+          let gradProduct = scratch + scratchSize
           swapBatchAndChannels(gp.baseAddress!, gradProduct, first: n, second: outChannels, area: area)
           if weight.requiresGrad {
             // dW[o, k] += dOut[o, cols] · colsᵀ.
@@ -201,10 +204,7 @@ extension Tensor {
               gemm(m: inChannels, n: columns, k: k, wt.baseAddress!, scratch, permuted)
             }
             input.accumulateGrad { d in
-              ScratchPool.withBuffer(n * inChannels * area) { gradInput in
-                swapBatchAndChannels(permuted, gradInput, first: inChannels, second: n, area: area)
-                for i in 0..<d.count { d[i] += gradInput[i] }
-              }
+              swapBatchAndChannels(permuted, d.baseAddress!, first: inChannels, second: n, area: area, accumulate: true)
             }
           }
         }

@@ -102,21 +102,22 @@ struct ConvGeometry {
   }
 }
 
-/// Moves the batch axis inside the channel axis: `[batch, channels, area]` <-> `[channels, batch, area]`, the layout
-/// GEMM produces and consumes for a whole batch at once. Optionally adds a per-channel bias on the way.
+/// Moves the batch axis inside the channel axis: `[first, second, area]` -> `[second, first, area]`, between the
+/// NCHW layout and the `[channels, batch · area]` layout GEMM produces and consumes for a whole batch at once.
+/// Optionally adds a bias per `first` index, or adds into `target` instead of overwriting it.
 func swapBatchAndChannels(
   _ source: UnsafePointer<Float>, _ target: UnsafeMutablePointer<Float>, first: Int, second: Int, area: Int,
-  bias: UnsafePointer<Float>? = nil, biasIsPerFirst: Bool = false
+  biasPerFirst bias: UnsafePointer<Float>? = nil, accumulate: Bool = false
 ) {
   for i in 0..<first {
+    let value = bias?[i] ?? 0
     for j in 0..<second {
       let from = source + (i * second + j) * area
       let to = target + (j * first + i) * area
-      if let bias {
-        let value = bias[biasIsPerFirst ? i : j]
-        for p in 0..<area { to[p] = from[p] + value }
+      if accumulate {
+        for p in 0..<area { to[p] += from[p] }
       } else {
-        to.update(from: from, count: area)
+        for p in 0..<area { to[p] = from[p] + value }
       }
     }
   }
