@@ -8,6 +8,7 @@ let package = Package(
     .library(name: "TensorEngine", targets: ["TensorEngine"]),
     .library(name: "VQVAE", targets: ["VQVAE"]),
     .executable(name: "vqvae-bench", targets: ["VQVAEBench"]),
+    .executable(name: "vqvae-train", targets: ["VQVAETrain"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
@@ -28,6 +29,10 @@ let package = Package(
       dependencies: [
         "TensorEngine", "VQVAE", "CBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
+
+    .executableTarget(
+      name: "VQVAETrain",
+      dependencies: ["VQVAE", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
     .testTarget(
       name: "TensorEngineTests", dependencies: ["TensorEngine"], resources: [.copy("Fixtures")]),

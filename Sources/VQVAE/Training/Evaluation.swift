@@ -1,0 +1,60 @@
+import Foundation
+
+/// The figures of one pass of a model over a set of images, with gradients off.
+public struct Evaluation: Sendable {
+  /// Images evaluated.
+  public let images: Int
+  /// Mean training loss: normalised MSE plus the quantizer's loss.
+  public let loss: Double
+  /// Mean squared error (on the [-1, 1] scale) divided by the training images' variance.
+  public let normalizedMSE: Double
+  /// PSNR on the [0, 1] scale, `10 · log10(1 / MSE₀₁)` with `MSE₀₁ = MSE / 4`, from the pass's mean MSE.
+  public let psnr: Double
+  /// `exp(-Σ p log p)` of the code usage over the whole pass.
+  public let perplexity: Double
+  /// Distinct codes used over the whole pass.
+  public let codesUsed: Int
+
+  /// The batch size of evaluations: as fast as 256 per image, with a quarter of the im2col scratch memory (85 MB
+  /// less peak RSS for the default model).
+  public static let defaultBatchSize = 64
+
+  /// Runs `model` over `dataset` in batches of `batchSize`, stopping after `maxBatches` batches if given.
+  /// - Parameter dataVariance: the training images' pixel variance, the MSE's normaliser.
+  /// - Throws: `TensorError` if the images do not fit the model.
+  public init(
+    model: VQVAE, dataset: ImageDataset, dataVariance: Double, batchSize: Int = defaultBatchSize, maxBatches: Int? = nil
+  ) throws {
+    let count = min(dataset.count, batchSize * (maxBatches ?? dataset.count))
+    var codeCounts = [Int](repeating: 0, count: model.configuration.embeddings)
+    var (lossSum, errorSum) = (0.0, 0.0)
+    try withoutGrad {
+      for start in stride(from: 0, to: count, by: batchSize) {
+        let indices = Array(start..<min(start + batchSize, count))
+        let images = try Tensor(
+          dataset.batch(indices: indices), shape: [indices.count, dataset.channels, dataset.height, dataset.width])
+        let (total, reconstructionError, _, quantization) = try model.loss(images, dataVariance: Float(dataVariance))
+        lossSum += Double(total.scalarValue) * Double(indices.count)
+        errorSum += Double(reconstructionError.scalarValue) * Double(indices.count)
+        for code in quantization.indices { codeCounts[code] += 1 }
+      }
+    }
+    images = count
+    loss = lossSum / Double(count)
+    normalizedMSE = errorSum / Double(count)
+    psnr = 10 * log10(4 / (normalizedMSE * dataVariance))
+    let positions = Double(codeCounts.reduce(0, +))
+    let entropy = codeCounts.reduce(0.0) { sum, n in
+      n == 0 ? sum : sum - Double(n) / positions * log(Double(n) / positions)
+    }
+    perplexity = exp(entropy)
+    codesUsed = codeCounts.filter { $0 > 0 }.count
+  }
+
+  /// The evaluation as a `metrics.jsonl` line of the test split.
+  public func record(update: Int) -> MetricsRecord {
+    MetricsRecord(
+      split: "test", update: update, loss: loss, reconstructionError: normalizedMSE, perplexity: perplexity,
+      codesUsed: Double(codesUsed), psnr: psnr)
+  }
+}

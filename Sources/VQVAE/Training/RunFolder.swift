@@ -1,0 +1,107 @@
+import Foundation
+
+/// The folder a training run leaves behind:
+///
+///     config.json                      the effective configuration
+///     checkpoints/vqvae.safetensors    the final state; vqvae-<update>.safetensors along the way
+///     metrics.jsonl                    one JSON object per log interval and per evaluation
+///     images/recon-<update>.png        test images above their reconstructions, at each evaluation
+///     images/loss.png                  the loss curves, redrawn at each evaluation
+///     summary.json                     the final test figures
+public struct RunFolder: Sendable {
+  /// The folder's path, as given.
+  public let path: String
+
+  /// `config.json`.
+  public var configPath: String { file("config.json") }
+  /// `metrics.jsonl`.
+  public var metricsPath: String { file("metrics.jsonl") }
+  /// `summary.json`.
+  public var summaryPath: String { file("summary.json") }
+  /// `checkpoints/`.
+  public var checkpointsPath: String { file("checkpoints") }
+  /// `images/`.
+  public var imagesPath: String { file("images") }
+  /// `images/loss.png`.
+  public var lossPlotPath: String { file("images/loss.png") }
+
+  /// `checkpoints/vqvae-<update>.safetensors`, or the final `checkpoints/vqvae.safetensors` for nil.
+  public func checkpointPath(update: Int?) -> String {
+    file("checkpoints/vqvae\(update.map { "-\($0)" } ?? "").safetensors")
+  }
+
+  /// `images/recon-<update>.png`.
+  public func reconstructionPath(update: Int) -> String { file("images/recon-\(update).png") }
+
+  private func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
+
+  /// `outputs/vqvae-<dataset>-<yyyyMMdd-HHmmss>`, the default place of a new run, in local time.
+  public static func defaultPath(dataset: DatasetName, date: Date = Date()) -> String {
+    let formatter = DateFormatter()
+    formatter.locale = Locale(identifier: "en_US_POSIX")
+    formatter.dateFormat = "yyyyMMdd-HHmmss"
+    return "outputs/vqvae-\(dataset.rawValue.lowercased())-\(formatter.string(from: date))"
+  }
+
+  /// Creates the folder of a new run with its `checkpoints/` and `images/`.
+  /// - Throws: `TrainingError` if it already holds files or cannot be created or written.
+  public static func create(_ path: String) throws -> RunFolder {
+    let folder = RunFolder(path: path)
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+      guard isDirectory.boolValue else { throw TrainingError("output folder \(path) is a file") }
+      let entries = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+      guard entries.isEmpty else {
+        let hint = entries.contains("config.json") ? "; to continue that run, use --resume \(path)" : ""
+        throw TrainingError("output folder \(path) is not empty; choose a new --output-dir\(hint)")
+      }
+    }
+    for sub in [folder.checkpointsPath, folder.imagesPath] { try makeDirectories(sub, for: path) }
+    guard access(path, W_OK) == 0 else { throw TrainingError("output folder \(path) is not writable") }
+    return folder
+  }
+
+  /// `mkdir -p`, with errno's reason in the error (Foundation's only says "error 512").
+  private static func makeDirectories(_ target: String, for runPath: String) throws {
+    var current = target.hasPrefix("/") ? "/" : ""
+    for component in target.split(separator: "/") {
+      current = (current as NSString).appendingPathComponent(String(component))
+      if mkdir(current, 0o755) != 0 && errno != EEXIST {
+        let reason = String(cString: strerror(errno))
+        throw TrainingError("cannot create the output folder \(runPath): \(current): \(reason)")
+      }
+    }
+  }
+
+  /// Opens an existing run (a run folder, or one of its checkpoint files) to resume it.
+  /// - Returns: the folder and its latest checkpoint (the one with the most updates).
+  /// - Throws: `TrainingError` if there is no run or no checkpoint there.
+  public static func open(resuming target: String) throws -> (folder: RunFolder, checkpoint: TrainingCheckpoint) {
+    if target.hasSuffix(".safetensors") {
+      // checkpoints/vqvae-N.safetensors: the run folder is two levels up.
+      let runPath = ((target as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
+      return (RunFolder(path: runPath.isEmpty ? "." : runPath), try TrainingCheckpoint(contentsOf: target))
+    }
+    let folder = RunFolder(path: target)
+    guard FileManager.default.fileExists(atPath: folder.configPath) else {
+      throw TrainingError("--resume \(target): not a run folder (no config.json there)")
+    }
+    guard let entries = try? FileManager.default.contentsOfDirectory(atPath: folder.checkpointsPath) else {
+      throw TrainingError("--resume \(target): no checkpoints folder")
+    }
+    // vqvae-<N>.safetensors tell their update by name; the final vqvae.safetensors must be opened to tell.
+    let numbered = entries.compactMap { name -> Int? in
+      guard name.hasPrefix("vqvae-") && name.hasSuffix(".safetensors") else { return nil }
+      return Int(name.dropFirst("vqvae-".count).dropLast(".safetensors".count))
+    }
+    var latest = try numbered.max().map { try TrainingCheckpoint(contentsOf: folder.checkpointPath(update: $0)) }
+    if entries.contains("vqvae.safetensors") {
+      let final = try TrainingCheckpoint(contentsOf: folder.checkpointPath(update: nil))
+      if final.update >= latest?.update ?? 0 { latest = final }
+    }
+    guard let latest else {
+      throw TrainingError("--resume \(target): no checkpoint in \(folder.checkpointsPath) to resume from")
+    }
+    return (folder, latest)
+  }
+}

@@ -1,0 +1,248 @@
+import Foundation
+
+/// Where a configuration value came from, so that an error can name the flag or the file.
+public enum ConfigOrigin: Equatable, Sendable {
+  /// A JSON file: a `--config` file, or the configuration stored in a checkpoint.
+  case file(String)
+  /// A command-line flag.
+  case flag
+}
+
+/// Everything a training run is set up from: data, model, optimiser and schedule.
+///
+/// The keys are the classic PyTorch repo's flag names (`batch_size`, `n_hiddens`, `learning_rate` ...): the keys of
+/// `configs/*.json` and, with dashes, the flags of `vqvae-train`. Values are resolved as flag > config file > default.
+public struct TrainingConfiguration: Sendable {
+  /// A settable key, spelled as in the JSON files.
+  public enum Key: String, CaseIterable, Sendable {
+    case dataset
+    case dataDir = "data_dir"
+    case outputDir = "output_dir"
+    case seed
+    case batchSize = "batch_size"
+    case updates = "n_updates"
+    case hiddens = "n_hiddens"
+    case residualHiddens = "n_residual_hiddens"
+    case residualLayers = "n_residual_layers"
+    case embeddingDim = "embedding_dim"
+    case embeddings = "n_embeddings"
+    case beta
+    case learningRate = "learning_rate"
+    case logInterval = "log_interval"
+    case saveEvery = "save_every"
+    case evalEvery = "eval_every"
+    case evalBatches = "eval_batches"
+    case trainLimit = "train_limit"
+    case testLimit = "test_limit"
+
+    /// The command-line flag, `--batch-size`; the PyTorch spelling `--batch_size` is `"--" + rawValue`.
+    public var flag: String { "--" + rawValue.replacingOccurrences(of: "_", with: "-") }
+  }
+
+  /// Keys that a saved `config.json` records about the run but that are not settings: accepted and skipped, so a
+  /// run's `config.json` can be passed back as `--config`. (`in_channels` comes from the data.)
+  static let recordedKeys: Set<String> = ["in_channels", "optimizer", "train_count", "test_count", "data_variance"]
+
+  /// The dataset to train on.
+  public var dataset: DatasetName = .fashionMNIST
+  /// Where the dataset's files are; nil looks in the dataset's default folder.
+  public var dataDir: String?
+  /// The run folder; nil makes `outputs/vqvae-<dataset>-<time>`.
+  public var outputDir: String?
+  /// Seeds the model's initial weights and the data order.
+  public var seed = 0
+  /// The architecture (its `inChannels` is taken from the data).
+  public var model = VQVAEConfiguration()
+  /// Images per update.
+  public var batchSize = 32
+  /// Optimiser updates in the whole run.
+  public var updates = 5000
+  /// Adam's step size (Adam runs with amsgrad, as in the classic repo).
+  public var learningRate: Float = 3e-4
+  /// Updates per line of training metrics.
+  public var logInterval = 50
+  /// Updates between checkpoints `vqvae-<update>.safetensors`; 0 saves only the final one.
+  public var saveEvery = 1000
+  /// Updates between test-split evaluations; 0 evaluates only at the end.
+  public var evalEvery = 1000
+  /// Test batches (of `Evaluation.defaultBatchSize`) per intermediate evaluation; nil uses the whole test split.
+  /// The final evaluation always uses the whole split.
+  public var evalBatches: Int?
+  /// Use only the first N training images.
+  public var trainLimit: Int?
+  /// Use only the first N test images.
+  public var testLimit: Int?
+  /// Where each key that is not at its default was last set.
+  public private(set) var origins: [Key: ConfigOrigin] = [:]
+
+  /// The classic repo's defaults.
+  public init() {}
+
+  /// Resolves a configuration: `base` (the defaults, or a resumed run's configuration), then the keys of
+  /// `configFile`, then `overrides` (the flags), and validates the result.
+  /// - Throws: `TrainingError` naming the file, key or flag at fault.
+  public static func resolve(
+    base: TrainingConfiguration = TrainingConfiguration(), configFile: String?, overrides: [(Key, ConfigValue)]
+  ) throws -> TrainingConfiguration {
+    var configuration = base
+    if let configFile { try configuration.apply(contentsOf: configFile) }
+    for (key, value) in overrides { try configuration.set(key, to: value, from: .flag) }
+    try configuration.validate()
+    return configuration
+  }
+
+  /// Sets `key` from a JSON or flag value, checking its type (a dataset name must be known).
+  /// - Throws: `TrainingError` naming the key and its origin.
+  public mutating func set(_ key: Key, to value: ConfigValue, from origin: ConfigOrigin) throws {
+    let name = Self.describe(key, origin)
+    func integer() throws -> Int {
+      switch value {
+      case .integer(let number): return number
+      case .number(let number) where number.rounded() == number && abs(number) < 0x1p62: return Int(number)
+      default: throw TrainingError("\(name) must be an integer, got \(value)")
+      }
+    }
+    func optionalInteger() throws -> Int? { value == .null ? nil : try integer() }
+    func float() throws -> Float {
+      switch value {
+      case .integer(let number): return Float(number)
+      case .number(let number): return Float(number)
+      default: throw TrainingError("\(name) must be a number, got \(value)")
+      }
+    }
+    func optionalString() throws -> String? {
+      switch value {
+      case .string(let text): return text
+      case .null: return nil
+      default: throw TrainingError("\(name) must be a string, got \(value)")
+      }
+    }
+    switch key {
+    case .dataset:
+      guard case .string(let text) = value else { throw TrainingError("\(name) must be a string, got \(value)") }
+      guard let dataset = DatasetName(parsing: text) else {
+        let known = DatasetName.allCases.map(\.rawValue).joined(separator: ", ")
+        throw TrainingError("\(name): unknown dataset '\(text)'; choose one of \(known) (any case)")
+      }
+      self.dataset = dataset
+    case .dataDir: dataDir = try optionalString()
+    case .outputDir: outputDir = try optionalString()
+    case .seed: seed = try integer()
+    case .batchSize: batchSize = try integer()
+    case .updates: updates = try integer()
+    case .hiddens: model.hiddens = try integer()
+    case .residualHiddens: model.residualHiddens = try integer()
+    case .residualLayers: model.residualLayers = try integer()
+    case .embeddingDim: model.embeddingDim = try integer()
+    case .embeddings: model.embeddings = try integer()
+    case .beta: model.beta = try float()
+    case .learningRate: learningRate = try float()
+    case .logInterval: logInterval = try integer()
+    case .saveEvery: saveEvery = try integer()
+    case .evalEvery: evalEvery = try integer()
+    case .evalBatches: evalBatches = try optionalInteger()
+    case .trainLimit: trainLimit = try optionalInteger()
+    case .testLimit: testLimit = try optionalInteger()
+    }
+    origins[key] = origin
+  }
+
+  /// Applies every key of a JSON config file.
+  /// - Throws: `TrainingError` naming the file (and the key) if it cannot be read, is not a JSON object, has an
+  ///   unknown key or a value of the wrong type.
+  public mutating func apply(contentsOf path: String) throws {
+    guard FileManager.default.fileExists(atPath: path) else { throw TrainingError("\(path): config file not found") }
+    let data: Data
+    do {
+      data = try Data(contentsOf: URL(fileURLWithPath: path))
+    } catch {
+      throw TrainingError("\(path): cannot read the config file: \((error as NSError).localizedDescription)")
+    }
+    try apply(json: data, source: path)
+  }
+
+  /// Applies every key of the JSON object in `data`; `source` names it in errors.
+  mutating func apply(json data: Data, source: String) throws {
+    let object = try JSONText.parseObject(data, source: source)
+    for (name, raw) in object.sorted(by: { $0.key < $1.key }) {
+      let value = ConfigValue(json: raw)
+      if let key = Key(rawValue: name) {
+        try set(key, to: value, from: .file(source))
+      } else if name == "in_channels" {
+        // Recorded from the data; read back so that a resumed run can check its data against it.
+        guard case .integer(let channels) = value else {
+          throw TrainingError("\(source): in_channels must be an integer, got \(value)")
+        }
+        model.inChannels = channels
+      } else if !Self.recordedKeys.contains(name) {
+        let known = Key.allCases.map(\.rawValue).joined(separator: ", ")
+        throw TrainingError("\(source): unknown key '\(name)'; known keys: \(known)")
+      }
+    }
+  }
+
+  /// Checks every value, naming the flag or file key of the first bad one.
+  /// - Throws: `TrainingError`.
+  public func validate() throws {
+    func require(_ condition: Bool, _ key: Key, _ requirement: String, _ value: Any) throws {
+      if !condition { throw TrainingError("\(describe(key)) must be \(requirement), got \(value)") }
+    }
+    for (key, value) in [
+      (Key.batchSize, batchSize), (.updates, updates), (.residualHiddens, model.residualHiddens),
+      (.embeddingDim, model.embeddingDim), (.embeddings, model.embeddings), (.logInterval, logInterval),
+    ] {
+      try require(value >= 1, key, "at least 1", value)
+    }
+    try require(model.hiddens >= 2 && model.hiddens % 2 == 0, .hiddens, "even and at least 2", model.hiddens)
+    for (key, value) in [
+      (Key.residualLayers, model.residualLayers), (.saveEvery, saveEvery), (.evalEvery, evalEvery), (.seed, seed),
+    ] {
+      try require(value >= 0, key, "at least 0", value)
+    }
+    for (key, value) in [(Key.evalBatches, evalBatches), (.trainLimit, trainLimit), (.testLimit, testLimit)] {
+      if let value { try require(value >= 1, key, "at least 1 when set", value) }
+    }
+    try require(learningRate.isFinite && learningRate > 0, .learningRate, "a positive number", learningRate)
+    try require(model.beta.isFinite && model.beta >= 0, .beta, "a non-negative number", model.beta)
+  }
+
+  /// How an error names `key`: by its flag, by file and key, or by key alone for a default.
+  public func describe(_ key: Key) -> String { origins[key].map { Self.describe(key, $0) } ?? key.rawValue }
+
+  private static func describe(_ key: Key, _ origin: ConfigOrigin) -> String {
+    switch origin {
+    case .flag: key.flag
+    case .file(let path): "\(path): \(key.rawValue)"
+    }
+  }
+
+  /// The settings as JSON fields, in key order, followed by `in_channels` and the optimiser.
+  var fields: [(String, JSONScalar)] {
+    func optional(_ value: Int?) -> JSONScalar { value.map { .integer($0) } ?? .null }
+    func optional(_ value: String?) -> JSONScalar { value.map { .string($0) } ?? .null }
+    return [
+      ("dataset", .string(dataset.rawValue)), ("data_dir", optional(dataDir)), ("output_dir", optional(outputDir)),
+      ("seed", .integer(seed)), ("batch_size", .integer(batchSize)), ("n_updates", .integer(updates)),
+      ("n_hiddens", .integer(model.hiddens)), ("n_residual_hiddens", .integer(model.residualHiddens)),
+      ("n_residual_layers", .integer(model.residualLayers)), ("embedding_dim", .integer(model.embeddingDim)),
+      ("n_embeddings", .integer(model.embeddings)), ("beta", .float(model.beta)),
+      ("learning_rate", .float(learningRate)), ("log_interval", .integer(logInterval)),
+      ("save_every", .integer(saveEvery)), ("eval_every", .integer(evalEvery)),
+      ("eval_batches", optional(evalBatches)), ("train_limit", optional(trainLimit)),
+      ("test_limit", optional(testLimit)), ("in_channels", .integer(model.inChannels)),
+      ("optimizer", .string("Adam(amsgrad)")),
+    ]
+  }
+
+  /// The architecture settings on which `other` differs, as "n_hiddens 128 (not 64)", in key order.
+  func architectureDifferences(from other: TrainingConfiguration) -> [String] {
+    let mine = model
+    let theirs = other.model
+    return [
+      ("in_channels", mine.inChannels, theirs.inChannels), ("n_hiddens", mine.hiddens, theirs.hiddens),
+      ("n_residual_hiddens", mine.residualHiddens, theirs.residualHiddens),
+      ("n_residual_layers", mine.residualLayers, theirs.residualLayers),
+      ("embedding_dim", mine.embeddingDim, theirs.embeddingDim), ("n_embeddings", mine.embeddings, theirs.embeddings),
+    ].filter { $0.1 != $0.2 }.map { "\($0.0) \($0.2) (not \($0.1))" }
+  }
+}
