@@ -9,6 +9,7 @@ let package = Package(
     .library(name: "VQVAE", targets: ["VQVAE"]),
     .executable(name: "vqvae-bench", targets: ["VQVAEBench"]),
     .executable(name: "vqvae-train", targets: ["VQVAETrain"]),
+    .executable(name: "extract-latents", targets: ["ExtractLatents"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
@@ -32,6 +33,10 @@ let package = Package(
 
     .executableTarget(
       name: "VQVAETrain",
+      dependencies: ["VQVAE", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+
+    .executableTarget(
+      name: "ExtractLatents",
       dependencies: ["VQVAE", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
     .testTarget(

@@ -295,15 +295,11 @@ public struct SafeTensors: Sendable {
 
   /// Reads and parses the safetensors file at `path`.
   public static func read(contentsOf path: String) throws -> SafeTensors {
-    func fail(_ what: String, _ code: Int32) -> SafeTensorsError {
-      SafeTensorsError(file: path, message: "\(what): \(String(cString: strerror(code)))")
+    do {
+      return try SafeTensors(bytes: try FileIO.read(path), source: path)
+    } catch let error as FileError {
+      throw SafeTensorsError(file: path, message: error.message)
     }
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw fail("cannot open", errno) }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    if let code = readAll(fd, into: &bytes) { throw fail("cannot read", code) }
-    return try SafeTensors(bytes: bytes, source: path)
   }
 
   // MARK: Writing
@@ -362,52 +358,13 @@ public struct SafeTensors: Sendable {
     return out + "\""
   }
 
-  /// Writes the file atomically: into `<path>.tmp-<pid>`, flushed to disk, then renamed over `path`,
-  /// so readers see the old file or the new one, never a partial one.
+  /// Writes the file atomically (see `FileIO.writeAtomically`): readers see the old file or the new one, never a
+  /// partial one.
   public func write(to path: String) throws {
-    let temporary = "\(path).tmp-\(getpid())"
-    func fail(_ what: String, _ code: Int32) -> SafeTensorsError {
-      SafeTensorsError(file: path, message: "\(what): \(String(cString: strerror(code)))")
+    do {
+      try FileIO.writeAtomically(serialized(), to: path)
+    } catch let error as FileError {
+      throw SafeTensorsError(file: path, message: error.message)
     }
-    let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { throw fail("cannot create \(temporary)", errno) }
-    var failure = writeAll(fd, serialized()).map { fail("cannot write \(temporary)", $0) }
-    if failure == nil, fsync(fd) != 0 { failure = fail("cannot flush \(temporary)", errno) }
-    if close(fd) != 0, failure == nil { failure = fail("cannot close \(temporary)", errno) }
-    if failure == nil, rename(temporary, path) != 0 { failure = fail("cannot rename \(temporary) to it", errno) }
-    if let failure {
-      unlink(temporary)
-      throw failure
-    }
-  }
-}
-
-/// Writes all of `bytes` to `fd`, retrying short writes and interrupts; returns errno on failure.
-private func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Int32? {
-  bytes.withUnsafeBytes { raw in
-    var done = 0
-    while done < raw.count {
-      let written = write(fd, raw.baseAddress.map { $0 + done }, raw.count - done)
-      if written < 0 {
-        if errno == EINTR { continue }
-        return errno
-      }
-      done += written
-    }
-    return nil
-  }
-}
-
-/// Appends everything left in `fd` to `bytes`, retrying interrupts; returns errno on failure.
-private func readAll(_ fd: Int32, into bytes: inout [UInt8]) -> Int32? {
-  var chunk = [UInt8](repeating: 0, count: 1 << 20)
-  while true {
-    let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-    if count < 0 {
-      if errno == EINTR { continue }
-      return errno
-    }
-    if count == 0 { return nil }
-    bytes.append(contentsOf: chunk[..<count])
   }
 }

@@ -33,6 +33,19 @@ extension Module {
   }
 }
 
+extension Module {
+  /// Overwrites the parameters with the same-named F32 tensors of a safetensors file.
+  /// - Throws: `TensorError` naming the first parameter that is missing or has another shape.
+  public func load(from file: SafeTensors) throws {
+    var values: [String: (shape: [Int], data: [Float])] = [:]
+    for (name, _) in namedParameters {
+      guard let entry = file.entry(name) else { throw TensorError("load: missing parameter '\(name)'") }
+      values[name] = (entry.shape, try file.floats(name))
+    }
+    try load(values)
+  }
+}
+
 /// Prefixes names with a module path: `prefixed("encoder", conv.namedParameters)` gives `encoder.weight`, ...
 public func prefixed(_ prefix: String, _ parameters: [(name: String, tensor: Tensor)]) -> [(
   name: String, tensor: Tensor

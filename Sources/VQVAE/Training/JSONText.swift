@@ -10,6 +10,8 @@ enum JSONScalar {
   /// Written with 6 significant digits: enough for metrics, short enough to read.
   case rounded(Double)
   case string(String)
+  /// A JSON array of integers, on one line.
+  case integers([Int])
   case null
 
   var text: String {
@@ -20,6 +22,7 @@ enum JSONScalar {
     case .double(let value): value.isFinite ? "\(value)" : "null"
     case .rounded(let value): value.isFinite ? String(format: "%.6g", value) : "null"
     case .string(let value): JSONText.quote(value)
+    case .integers(let values): "[" + values.map(String.init).joined(separator: ", ") + "]"
     case .null: "null"
     }
   }

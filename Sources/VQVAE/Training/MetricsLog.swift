@@ -42,6 +42,13 @@ public struct MetricsRecord: Equatable, Sendable {
     return JSONText.object(fields)
   }
 
+  /// `update 1200/5000  loss 0.1234  recon 0.0987  perplexity 43.2  12.3 upd/s  ETA 5m06s`.
+  func progressLine(total: Int) -> String {
+    String(
+      format: "update %d/%d  loss %.4f  recon %.4f  perplexity %.1f", update, total, loss, reconstructionError,
+      perplexity) + ProgressReporter.speed(updatesPerSecond, remaining: total - update)
+  }
+
   /// Reads a record back from a parsed line; nil if a field is missing (values written as null read as NaN).
   init?(json object: [String: Any]) {
     func number(_ key: String) -> Double? {

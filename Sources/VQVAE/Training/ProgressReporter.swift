@@ -1,8 +1,7 @@
 import Foundation
 
-/// The terminal side of a run: a progress line (update/total, loss, recon error, perplexity, updates/s, ETA) redrawn
-/// in place after every update on a terminal, or printed once per log interval when the output is a file or a pipe;
-/// and messages (evaluations, checkpoints) that stay.
+/// The terminal side of a long job: a progress line redrawn in place on a terminal, or printed once per log interval
+/// when the output is a file or a pipe; and messages (evaluations, checkpoints) that stay.
 public final class ProgressReporter {
   /// Whether the line is redrawn in place (stdout is a terminal).
   public let interactive: Bool
@@ -24,19 +23,20 @@ public final class ProgressReporter {
     self.write = write
   }
 
-  /// After each update: redraws the line with the current interval's averages (on a terminal only, at most ten
-  /// times a second, so that a fast small model does not flood the terminal).
-  public func step(_ averages: MetricsRecord, total: Int) {
+  /// Redraws the progress line with `text` (on a terminal only, at most ten times a second unless `final`, so that
+  /// a fast loop does not flood the terminal).
+  public func status(_ text: String, final: Bool = false) {
     let now = DispatchTime.now().uptimeNanoseconds
-    guard interactive, now >= lastDraw + 100_000_000 || averages.update == total else { return }
-    write("\r" + Self.line(averages, total: total) + "\u{1B}[K")
+    guard interactive, now >= lastDraw + 100_000_000 || final else { return }
+    write("\r" + text + "\u{1B}[K")
     lineShown = true
     lastDraw = now
   }
 
-  /// At the end of each log interval: prints the interval's line (when not on a terminal).
-  public func logged(_ record: MetricsRecord, total: Int) {
-    if !interactive { write(Self.line(record, total: total) + "\n") }
+  /// Prints `text` as a line of its own when the output is a file or a pipe, where the progress line is not drawn
+  /// (once per log interval, say).
+  public func logged(_ text: String) {
+    if !interactive { write(text + "\n") }
   }
 
   /// Prints a line that stays, clearing the progress line first.
@@ -51,18 +51,11 @@ public final class ProgressReporter {
     lineShown = false
   }
 
-  /// `update 1200/5000  loss 0.1234  recon 0.0987  perplexity 43.2  12.3 upd/s  ETA 5m06s`.
-  static func line(_ record: MetricsRecord, total: Int) -> String {
-    var text =
-      "update \(record.update)/\(total)  loss \(format(record.loss))  recon \(format(record.reconstructionError))"
-      + "  perplexity \(String(format: "%.1f", record.perplexity))"
-    if let rate = record.updatesPerSecond, rate > 0 {
-      text += String(format: "  %.1f upd/s  ETA ", rate) + duration(Double(total - record.update) / rate)
-    }
-    return text
+  /// `  12.3 upd/s  ETA 5m06s` for `remaining` more steps at `rate` steps per second; empty without a rate.
+  public static func speed(_ rate: Double?, remaining: Int, unit: String = "upd/s") -> String {
+    guard let rate, rate > 0 else { return "" }
+    return String(format: "  %.1f \(unit)  ETA ", rate) + duration(Double(remaining) / rate)
   }
-
-  private static func format(_ value: Double) -> String { String(format: "%.4f", value) }
 
   /// A duration as `42s`, `5m06s` or `1h02m`.
   public static func duration(_ seconds: Double) -> String {

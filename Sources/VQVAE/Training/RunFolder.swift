@@ -61,8 +61,9 @@ public struct RunFolder: Sendable {
     return folder
   }
 
-  /// `mkdir -p`, with errno's reason in the error (Foundation's only says "error 512").
-  private static func makeDirectories(_ target: String, for runPath: String) throws {
+  /// `mkdir -p`, with errno's reason in the error (Foundation's only says "error 512"); `runPath` is the output
+  /// folder the error names.
+  static func makeDirectories(_ target: String, for runPath: String) throws {
     var current = target.hasPrefix("/") ? "/" : ""
     for component in target.split(separator: "/") {
       current = (current as NSString).appendingPathComponent(String(component))
@@ -71,6 +72,49 @@ public struct RunFolder: Sendable {
         throw TrainingError("cannot create the output folder \(runPath): \(current): \(reason)")
       }
     }
+  }
+
+  /// The newest run under `root` that has a final checkpoint (by that checkpoint's modification time).
+  /// - Throws: `TrainingError` if there is none.
+  public static func latest(under root: String = "outputs") throws -> RunFolder {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+    let runs = entries.compactMap { name -> (RunFolder, Date)? in
+      let folder = RunFolder(path: (root as NSString).appendingPathComponent(name))
+      let attributes = try? FileManager.default.attributesOfItem(atPath: folder.checkpointPath(update: nil))
+      return (attributes?[.modificationDate] as? Date).map { (folder, $0) }
+    }
+    guard let newest = runs.max(by: { $0.1 < $1.1 }) else {
+      throw TrainingError(
+        "no finished vqvae-train run under \(root)/ (none has checkpoints/vqvae.safetensors); train one with "
+          + "vqvae-train, or name a run folder or checkpoint file")
+    }
+    return newest.0
+  }
+
+  /// Resolves a checkpoint argument: a `.safetensors` file (its run folder is two levels up), a run folder (its
+  /// final `checkpoints/vqvae.safetensors`), or nil for the newest finished run under `outputs/`.
+  /// - Throws: `TrainingError` if the file or the run's final checkpoint does not exist.
+  public static func finalCheckpoint(_ target: String?) throws -> (folder: RunFolder, path: String) {
+    guard let target else {
+      let folder = try latest()
+      return (folder, folder.checkpointPath(update: nil))
+    }
+    if target.hasSuffix(".safetensors") {
+      guard FileManager.default.fileExists(atPath: target) else { throw TrainingError("\(target): file not found") }
+      let runPath = ((target as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
+      return (RunFolder(path: runPath.isEmpty ? "." : runPath), target)
+    }
+    let folder = RunFolder(path: target)
+    let path = folder.checkpointPath(update: nil)
+    guard FileManager.default.fileExists(atPath: path) else {
+      guard FileManager.default.fileExists(atPath: folder.configPath) else {
+        throw TrainingError("\(target): not a vqvae-train run folder (no config.json) nor a .safetensors file")
+      }
+      throw TrainingError(
+        "\(target): the run has no final checkpoint (\(path)); it is still training or was interrupted. Finish it "
+          + "with vqvae-train --resume \(target), or pass one of its checkpoints/vqvae-<update>.safetensors")
+    }
+    return (folder, path)
   }
 
   /// Opens an existing run (a run folder, or one of its checkpoint files) to resume it.

@@ -178,12 +178,12 @@ public final class Trainer {
       interval.add(
         loss: loss.scalarValue, reconstructionError: reconstructionError.scalarValue,
         perplexity: quantization.perplexity, codesUsed: quantization.codesUsed, seconds: Self.now() - stepStart)
-      reporter?.step(interval.record(update: update), total: total)
+      reporter?.status(interval.record(update: update).progressLine(total: total), final: update == total)
 
       if update % configuration.logInterval == 0 || update == total {
         let record = interval.record(update: update)
         try metrics.append(record)
-        reporter?.logged(record, total: total)
+        reporter?.logged(record.progressLine(total: total))
         interval = IntervalAverages()
       }
       if configuration.evalEvery > 0 && update % configuration.evalEvery == 0 && update < total {

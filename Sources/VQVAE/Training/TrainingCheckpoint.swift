@@ -65,18 +65,30 @@ public struct TrainingCheckpoint: Sendable {
   /// Loads the weights into `model` and the moments and step into `optimizer` (both built from `configuration`).
   /// - Throws: `TrainingError` naming the file and the first missing or mis-shaped tensor.
   public func restore(model: VQVAE, optimizer: Adam) throws {
+    try loadWeights(into: model)
     do {
-      var weights: [String: (shape: [Int], data: [Float])] = [:]
-      for (name, _) in model.namedParameters {
-        guard let entry = file.entry(name) else { throw TrainingError("no tensor named '\(name)'") }
-        weights[name] = (entry.shape, try file.floats(name))
-      }
-      try model.load(weights)
       var moments: [String: [Float]] = [:]
       for name in file.names where name.hasPrefix("optimizer.") && name != "optimizer.step" {
         moments[String(name.dropFirst("optimizer.".count))] = try file.floats(name)
       }
       try optimizer.restore(step: Int(try scalar("optimizer.step")), moments: moments)
+    } catch {
+      throw TrainingError("\(path): \(error)")
+    }
+  }
+
+  /// A model of the checkpoint's architecture with its weights, for encoding, decoding and sampling.
+  /// - Throws: `TrainingError` naming the file and the first missing or mis-shaped tensor.
+  public func model() throws -> VQVAE {
+    var rng = RandomGenerator(seed: 0)
+    let model = VQVAE(configuration.model, rng: &rng)
+    try loadWeights(into: model)
+    return model
+  }
+
+  private func loadWeights(into model: Module) throws {
+    do {
+      try model.load(from: file)
     } catch {
       throw TrainingError("\(path): \(error)")
     }

@@ -1,0 +1,78 @@
+import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// A file that cannot be read or written, with the system's reason.
+public struct FileError: Error, CustomStringConvertible, Equatable, Sendable {
+  /// The file at fault.
+  public let path: String
+  /// What went wrong (`cannot create ...: Permission denied`).
+  public let message: String
+
+  public var description: String { "\(path): \(message)" }
+}
+
+/// Whole-file reads and atomic writes, shared by every file format of the toolkit.
+public enum FileIO {
+  /// The bytes of the file at `path`.
+  /// - Throws: `FileError` with errno's reason.
+  public static func read(_ path: String) throws -> [UInt8] {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw FileError(path: path, message: "cannot open: \(reason(errno))") }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 1 << 20)
+    while true {
+      let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+      if count < 0 {
+        if errno == EINTR { continue }
+        throw FileError(path: path, message: "cannot read: \(reason(errno))")
+      }
+      if count == 0 { return bytes }
+      bytes.append(contentsOf: chunk[..<count])
+    }
+  }
+
+  /// Writes `bytes` atomically: into `<path>.tmp-<pid>` in the same folder, flushed to disk, then renamed over
+  /// `path`, so readers see the old file or the new one, never a partial one; the temporary file is removed on
+  /// failure.
+  /// - Throws: `FileError` with errno's reason.
+  public static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
+    let temporary = "\(path).tmp-\(getpid())"
+    func fail(_ what: String, _ code: Int32) -> FileError {
+      FileError(path: path, message: "\(what): \(reason(code))")
+    }
+    let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { throw fail("cannot create \(temporary)", errno) }
+    var failure = writeAll(fd, bytes).map { fail("cannot write \(temporary)", $0) }
+    if failure == nil, fsync(fd) != 0 { failure = fail("cannot flush \(temporary)", errno) }
+    if close(fd) != 0, failure == nil { failure = fail("cannot close \(temporary)", errno) }
+    if failure == nil, rename(temporary, path) != 0 { failure = fail("cannot rename \(temporary) to it", errno) }
+    if let failure {
+      unlink(temporary)
+      throw failure
+    }
+  }
+
+  /// Writes all of `bytes` to `fd`, retrying short writes and interrupts; returns errno on failure.
+  private static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Int32? {
+    bytes.withUnsafeBytes { raw in
+      var done = 0
+      while done < raw.count {
+        let written = write(fd, raw.baseAddress.map { $0 + done }, raw.count - done)
+        if written < 0 {
+          if errno == EINTR { continue }
+          return errno
+        }
+        done += written
+      }
+      return nil
+    }
+  }
+
+  private static func reason(_ code: Int32) -> String { String(cString: strerror(code)) }
+}

@@ -1,0 +1,117 @@
+import Foundation
+
+/// The second stage of the pipeline: encodes every train and test image of a dataset with a trained VQ-VAE and saves
+/// the code-index grids as a LATENT_BLOCK (see `LatentBlock`).
+public final class LatentExtractor {
+  /// The checkpoint file the model came from.
+  public let checkpointPath: String
+  /// The checkpoint's update and configuration.
+  public let checkpoint: TrainingCheckpoint
+  /// The trained model.
+  public let model: VQVAE
+  /// The dataset encoded.
+  public let dataset: DatasetName
+  /// Its folder.
+  public let dataDir: String
+  /// The images.
+  public let data: TrainingData
+  /// Where the LATENT_BLOCK goes.
+  public let outputDir: String
+  /// Images per encoder pass.
+  public let batchSize: Int
+  /// Where to show progress; nil encodes silently.
+  public var reporter: ProgressReporter?
+
+  /// Resolves and checks everything before any work: the checkpoint (a run folder's final checkpoint, a checkpoint
+  /// file, or by default the newest run under `outputs/`), the dataset (by default the one the run was trained on),
+  /// that its images fit the model, and that the output folder (default `<run>/latents`) can be written.
+  /// - Throws: `TrainingError` or `DatasetError` naming the flag, file or folder at fault.
+  public init(
+    checkpoint target: String?, dataset datasetName: String?, dataDir: String?, outputDir: String?,
+    batchSize: Int = 256, trainLimit: Int? = nil, testLimit: Int? = nil
+  ) throws {
+    guard batchSize >= 1 else { throw TrainingError("--batch-size must be at least 1, got \(batchSize)") }
+    for (flag, limit) in [("--train-limit", trainLimit), ("--test-limit", testLimit)] {
+      if let limit, limit < 1 { throw TrainingError("\(flag) must be at least 1 when set, got \(limit)") }
+    }
+    let (folder, path) = try RunFolder.finalCheckpoint(target)
+    checkpoint = try TrainingCheckpoint(contentsOf: path)
+    model = try checkpoint.model()
+    let trained = checkpoint.configuration
+    if let datasetName {
+      guard let name = DatasetName(parsing: datasetName) else {
+        let known = DatasetName.allCases.map(\.rawValue).joined(separator: ", ")
+        throw TrainingError("--dataset: unknown dataset '\(datasetName)'; choose one of \(known) (any case)")
+      }
+      dataset = name
+    } else {
+      dataset = trained.dataset
+    }
+    // The run's own folder when it is the run's dataset; otherwise that dataset's default place.
+    self.dataDir =
+      dataDir ?? (dataset == trained.dataset ? trained.dataDir : nil) ?? dataset.defaultDataDirectory
+    var settings = TrainingConfiguration()
+    settings.dataset = dataset
+    settings.dataDir = self.dataDir
+    settings.trainLimit = trainLimit
+    settings.testLimit = testLimit
+    data = try TrainingData.load(settings)
+    guard data.train.channels == trained.model.inChannels else {
+      throw TrainingError(
+        "\(path) was trained on \(trained.model.inChannels)-channel images, but \(dataset.rawValue) in "
+          + "\(self.dataDir) has \(data.train.channels)-channel images; pass the dataset the model was trained on")
+    }
+    checkpointPath = path
+    self.outputDir = outputDir ?? (folder.path as NSString).appendingPathComponent("latents")
+    try RunFolder.makeDirectories(self.outputDir, for: self.outputDir)
+    guard access(self.outputDir, W_OK) == 0 else {
+      throw TrainingError("output folder \(self.outputDir) is not writable")
+    }
+    self.batchSize = batchSize
+  }
+
+  /// Encodes both splits and writes the LATENT_BLOCK.
+  /// - Returns: the block that was written.
+  /// - Throws: `FileError` or `TrainingError` if a file cannot be written.
+  @discardableResult
+  public func run() throws -> LatentBlock {
+    let train = try encode(data.train, split: "train")
+    let test = try encode(data.test, split: "test")
+    let (height, width) = (data.train.height / 4, data.train.width / 4)
+    let block = try LatentBlock(
+      train: train, test: test, codebookSize: model.configuration.embeddings, height: height, width: width,
+      classCount: data.train.labels.isEmpty ? 0 : data.train.classCount, dataset: dataset.rawValue,
+      checkpoint: checkpointPath, source: outputDir)
+    let digest = SHA256.hex(try FileIO.read(checkpointPath))
+    try block.write(
+      to: outputDir,
+      source: LatentSource(
+        dataset: dataset.rawValue, dataDir: dataDir, checkpoint: checkpointPath, checkpointSHA256: digest,
+        checkpointUpdate: checkpoint.update, embeddingDim: model.configuration.embeddingDim))
+    return block
+  }
+
+  /// The code-index grids of every image of `images`, in order, encoded in batches with gradients off.
+  public func encode(_ images: ImageDataset, split: String) throws -> LatentSplit {
+    var indices: [Int] = []
+    indices.reserveCapacity(images.count * images.height * images.width / 16)
+    let start = DispatchTime.now().uptimeNanoseconds
+    let input = Tensor(zeros: [batchSize, images.channels, images.height, images.width])
+    for first in stride(from: 0, to: images.count, by: batchSize) {
+      let batch = Array(first..<min(first + batchSize, images.count))
+      // Whole batches reuse one input tensor; the last, shorter one gets its own.
+      let tensor =
+        batch.count == batchSize
+        ? input : Tensor(zeros: [batch.count, images.channels, images.height, images.width])
+      tensor.data.withUnsafeMutableBufferPointer { images.fillBatch(indices: batch, into: $0) }
+      indices += try model.encodeIndices(tensor)
+      let done = first + batch.count
+      let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+      let text =
+        "\(split): \(done)/\(images.count) images"
+        + ProgressReporter.speed(Double(done) / seconds, remaining: images.count - done, unit: "images/s")
+      if done == images.count { reporter?.message(text) } else { reporter?.status(text) }
+    }
+    return LatentSplit(indices: indices, labels: images.labels, count: images.count)
+  }
+}
