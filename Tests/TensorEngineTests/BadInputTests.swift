@@ -31,8 +31,16 @@ final class BadInputTests: XCTestCase {
     assertThrowsTensorError("conv2d: input [1, 2, 4, 4] has 2 channels but weight [3, 5, 3, 3] expects 5") {
       _ = try x.conv2d(weight: randomTensor([3, 5, 3, 3], seed: 7))
     }
-    assertThrowsTensorError("conv2d: kernel 5x5 with padding (0, 0) does not fit input 4x4") {
+    assertThrowsTensorError("conv2d: kernel 5x5 with padding (top 0, bottom 0, left 0, right 0) does not fit input 4x4")
+    {
       _ = try x.conv2d(weight: randomTensor([3, 2, 5, 5], seed: 8))
+    }
+    assertThrowsTensorError("conv2d: kernel 3x3 with padding (top 1, bottom -3, left 0, right 0) does not fit") {
+      _ = try x.conv2d(
+        weight: randomTensor([3, 2, 3, 3], seed: 8), padding: ConvPadding(top: 1, bottom: -3, left: 0, right: 0))
+    }
+    assertThrowsTensorError("conv2d: stride (1, 1) must be positive and padding (-1, 0) non-negative") {
+      _ = try x.conv2d(weight: randomTensor([3, 2, 3, 3], seed: 9), padding: (-1, 0))
     }
     assertThrowsTensorError("conv2d: stride (0, 1) must be positive") {
       _ = try x.conv2d(weight: randomTensor([3, 2, 3, 3], seed: 9), stride: (0, 1))

@@ -6,11 +6,12 @@ import XCTest
 /// Convolutions against a naive loop, the transpose as the adjoint, and PyTorch's outputs and gradients.
 final class ConvolutionTests: XCTestCase {
   /// The definition of conv2d, one multiply-add at a time.
-  private func naiveConv2d(_ x: Tensor, _ w: Tensor, _ b: Tensor?, stride: (Int, Int), padding: (Int, Int)) -> [Float] {
+  private func naiveConv2d(_ x: Tensor, _ w: Tensor, _ b: Tensor?, stride: (Int, Int), padding: ConvPadding) -> [Float]
+  {
     let (n, c, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
     let (o, kh, kw) = (w.shape[0], w.shape[2], w.shape[3])
-    let oh = (h + 2 * padding.0 - kh) / stride.0 + 1
-    let ow = (wd + 2 * padding.1 - kw) / stride.1 + 1
+    let oh = (h + padding.top + padding.bottom - kh) / stride.0 + 1
+    let ow = (wd + padding.left + padding.right - kw) / stride.1 + 1
     var out = [Float](repeating: 0, count: n * o * oh * ow)
     for b0 in 0..<n {
       for o0 in 0..<o {
@@ -20,8 +21,8 @@ final class ConvolutionTests: XCTestCase {
             for c0 in 0..<c {
               for ki in 0..<kh {
                 for kj in 0..<kw {
-                  let y = i * stride.0 - padding.0 + ki
-                  let z = j * stride.1 - padding.1 + kj
+                  let y = i * stride.0 - padding.top + ki
+                  let z = j * stride.1 - padding.left + kj
                   guard y >= 0, y < h, z >= 0, z < wd else { continue }
                   acc += x.data[((b0 * c + c0) * h + y) * wd + z] * w.data[((o0 * c + c0) * kh + ki) * kw + kj]
                 }
@@ -47,8 +48,35 @@ final class ConvolutionTests: XCTestCase {
       let w = randomTensor(weightShape, seed: UInt64(10 + k), requiresGrad: false)
       let b = randomTensor([weightShape[0]], seed: UInt64(20 + k), requiresGrad: false)
       let y = try x.conv2d(weight: w, bias: b, stride: stride, padding: padding)
-      assertClose(y.data, naiveConv2d(x, w, b, stride: stride, padding: padding), "case \(k)")
+      assertClose(y.data, naiveConv2d(x, w, b, stride: stride, padding: ConvPadding(padding)), "case \(k)")
     }
+  }
+
+  /// One padding per side, negative ones cropping: the causal convolutions of the gated PixelCNN.
+  func testConv2dWithPaddingPerSideMatchesNaiveLoop() throws {
+    let cases: [([Int], [Int], (Int, Int), ConvPadding)] = [
+      // Mask A's vertical stack: rows i-3..i-1 of a 7-wide kernel.
+      ([2, 3, 8, 8], [4, 3, 3, 7], (1, 1), ConvPadding(top: 3, bottom: -1, left: 3, right: 3)),
+      // Mask B's: rows i-1..i.
+      ([2, 3, 8, 6], [4, 3, 2, 3], (1, 1), ConvPadding(top: 1, bottom: 0, left: 1, right: 1)),
+      // Horizontal stacks: columns j-3..j-1 and j-1..j.
+      ([1, 2, 5, 8], [3, 2, 1, 3], (1, 1), ConvPadding(top: 0, bottom: 0, left: 3, right: -1)),
+      ([3, 2, 4, 7], [2, 2, 1, 2], (1, 1), ConvPadding(top: 0, bottom: 0, left: 1, right: 0)),
+      ([1, 2, 9, 9], [2, 2, 3, 3], (2, 2), ConvPadding(top: 2, bottom: 0, left: 0, right: 1)),
+    ]
+    for (k, (inputShape, weightShape, stride, padding)) in cases.enumerated() {
+      let x = randomTensor(inputShape, seed: UInt64(60 + k), requiresGrad: false)
+      let w = randomTensor(weightShape, seed: UInt64(70 + k), requiresGrad: false)
+      let b = randomTensor([weightShape[0]], seed: UInt64(80 + k), requiresGrad: false)
+      let y = try x.conv2d(weight: w, bias: b, stride: stride, padding: padding)
+      let expected = naiveConv2d(x, w, b, stride: stride, padding: padding)
+      XCTAssertEqual(y.count, expected.count, "case \(k)")
+      assertClose(y.data, expected, "case \(k)")
+    }
+    XCTAssertEqual(
+      try randomTensor([1, 1, 8, 8], seed: 1).conv2d(
+        weight: randomTensor([1, 1, 3, 7], seed: 2), padding: ConvPadding(top: 3, bottom: -1, left: 3, right: 3)
+      ).shape, [1, 1, 8, 8])
   }
 
   /// <conv(x), y> == <x, convT(y)>: the transposed convolution is the adjoint of the convolution.

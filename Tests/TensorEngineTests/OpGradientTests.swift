@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 
 @testable import TensorEngine
@@ -82,6 +83,59 @@ final class OpGradientTests: XCTestCase {
         try $0[0].conv2d(weight: $0[1], bias: $0[2], stride: c.stride, padding: c.padding)
       }
     }
+  }
+
+  func testConv2dWithPaddingPerSide() throws {
+    let x = randomTensor([2, 2, 5, 6], seed: 24)
+    let w = randomTensor([3, 2, 3, 4], seed: 34)
+    let b = randomTensor([3], seed: 44)
+    for padding in [
+      ConvPadding(top: 2, bottom: -1, left: 3, right: 0), ConvPadding(top: 0, bottom: 1, left: -1, right: 2),
+    ] {
+      try assertGradientsMatchFiniteDifferences([x, w, b]) {
+        try $0[0].conv2d(weight: $0[1], bias: $0[2], padding: padding)
+      }
+    }
+  }
+
+  func testGatedActivationWithAndWithoutCondition() throws {
+    let x = randomTensor([2, 6, 3, 2], seed: 45, in: -2..<2)
+    let condition = randomTensor([2, 6], seed: 46)
+    try assertGradientsMatchFiniteDifferences([x], epsilon: 1e-3) { try $0[0].gatedActivation() }
+    try assertGradientsMatchFiniteDifferences([x, condition], epsilon: 1e-3) {
+      try $0[0].gatedActivation(condition: $0[1])
+    }
+    // The definition, through the separate ops: tanh(a + c_a) · σ(b + c_b).
+    let gated = try x.gatedActivation(condition: condition)
+    let conditionMap = try condition.reshaped([2, 6, 1, 1])
+    let parts = try (x + conditionMap).split(sizes: [3, 3], axis: 1)
+    assertClose(gated.data, try (parts[0].tanh() * parts[1].sigmoid()).data, absolute: 1e-6, relative: 1e-5)
+    XCTAssertEqual(gated.shape, [2, 3, 3, 2])
+    assertThrowsTensorError("gatedActivation: input must be [N, 2C, H, W]") {
+      _ = try randomTensor([1, 3, 2, 2], seed: 1).gatedActivation()
+    }
+    assertThrowsTensorError("gatedActivation: condition [2, 4] should be [2, 6]") {
+      _ = try x.gatedActivation(condition: randomTensor([2, 4], seed: 1))
+    }
+  }
+
+  /// The vectorisable tanh and sigmoid stay within a few ulp of libm's over the whole useful range.
+  func testFastTanhAndSigmoidMatchLibm() {
+    var worstTanh: Float = 0
+    var worstSigmoid: Float = 0
+    for step in -200_000...200_000 {
+      let x = Float(step) * 1e-4
+      worstTanh = max(worstTanh, abs(fastTanh(x) - Foundation.tanh(x)))
+      worstSigmoid = max(worstSigmoid, abs(fastSigmoid(x) - 1 / (1 + Foundation.exp(-x))))
+    }
+    XCTAssertLessThan(worstTanh, 5e-7)
+    XCTAssertLessThan(worstSigmoid, 5e-7)
+    for x: Float in [1e-6, 1e-3, 0.3] {
+      XCTAssertEqual(fastTanh(x), Foundation.tanh(x), accuracy: 4 * x.ulp, "relative accuracy near 0")
+    }
+    XCTAssertEqual(fastTanh(50), 1)
+    XCTAssertEqual(fastTanh(-50), -1)
+    XCTAssertEqual(fastSigmoid(0), 0.5)
   }
 
   func testConvTranspose2dStridePaddingNonSquareBatch() throws {

@@ -6,12 +6,6 @@ import XCTest
 /// The model against PyTorch: the fixtures hold a small VQ-VAE's parameters under the classic repo's names, an
 /// input batch, and what PyTorch computed from them (z_e, indices, x_hat, loss terms, perplexity, gradients).
 final class VQVAEParityTests: XCTestCase {
-  private func fixture(_ name: String) throws -> SafeTensors {
-    let url = try XCTUnwrap(
-      Bundle.module.url(forResource: name, withExtension: "safetensors", subdirectory: "Fixtures"))
-    return try SafeTensors.read(contentsOf: url.path)
-  }
-
   private func model(from file: SafeTensors) throws -> VQVAE {
     var config = VQVAEConfiguration()
     config.inChannels = Int(file.metadata["in_channels"]!)!
@@ -23,11 +17,7 @@ final class VQVAEParityTests: XCTestCase {
     config.beta = Float(file.metadata["beta"]!)!
     var rng = RandomGenerator(seed: 0)
     let model = VQVAE(config, rng: &rng)
-    var values: [String: (shape: [Int], data: [Float])] = [:]
-    for (name, _) in model.namedParameters {
-      values[name] = (try XCTUnwrap(file.entry(name), "fixture lacks \(name)").shape, try file.floats(name))
-    }
-    try model.load(values)
+    try model.load(from: file)
     return model
   }
 
@@ -75,6 +65,12 @@ final class VQVAEParityTests: XCTestCase {
     XCTAssertTrue(
       decoded.data == reconstruction.data, "decoding indices gives the training-path reconstruction bit for bit")
   }
+}
+
+/// A PyTorch fixture of the test target (Tests/VQVAETests/Fixtures, copied from ../shared/fixtures).
+func fixture(_ name: String) throws -> SafeTensors {
+  let url = try XCTUnwrap(Bundle.module.url(forResource: name, withExtension: "safetensors", subdirectory: "Fixtures"))
+  return try SafeTensors.read(contentsOf: url.path)
 }
 
 /// Asserts two float arrays agree within `absolute + relative · |expected|` elementwise.

@@ -2,9 +2,29 @@
 /// are rebuilt in backward, trading a memory-bound copy for a bounded peak memory.
 let maxKeptColumns = 4 << 20
 
+/// Zeros added on each side of a convolution's input. A side may be negative: that many rows or columns are cut off
+/// instead, so causal convolutions (a PixelCNN's "only the rows above") need no copy of the input.
+public struct ConvPadding: Equatable, Sendable {
+  public var top: Int
+  public var bottom: Int
+  public var left: Int
+  public var right: Int
+
+  /// - Parameters: zeros (or, negative, cut rows/columns) on each side.
+  public init(top: Int, bottom: Int, left: Int, right: Int) {
+    (self.top, self.bottom, self.left, self.right) = (top, bottom, left, right)
+  }
+
+  /// The same padding on both sides of each axis, as PyTorch's `padding=(h, w)`.
+  public init(_ padding: (Int, Int)) { self.init(top: padding.0, bottom: padding.0, left: padding.1, right: padding.1) }
+
+  /// No padding: the kernel only visits positions inside the input.
+  public static let zero = ConvPadding(top: 0, bottom: 0, left: 0, right: 0)
+}
+
 /// Output size of a convolution along one axis, or nil when the kernel does not fit.
-private func convolvedSize(_ input: Int, kernel: Int, stride: Int, padding: Int) -> Int? {
-  let span = input + 2 * padding - kernel
+private func convolvedSize(_ input: Int, kernel: Int, stride: Int, before: Int, after: Int) -> Int? {
+  let span = input + before + after - kernel
   return span >= 0 && stride > 0 ? span / stride + 1 : nil
 }
 
@@ -30,25 +50,38 @@ extension Tensor {
   public func conv2d(
     weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0)
   ) throws -> Tensor {
+    try checkConvArguments(
+      "conv2d", input: self, weight: weight, bias: bias, biasCount: weight.shape.first ?? 0, stride: stride,
+      padding: padding)
+    return try conv2d(weight: weight, bias: bias, stride: stride, padding: ConvPadding(padding))
+  }
+
+  /// 2-D convolution with its own padding on each side (see `ConvPadding`; negative sides crop).
+  /// - Throws: `TensorError` on mismatched channels, wrong ranks or a kernel larger than the padded input.
+  public func conv2d(weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1), padding: ConvPadding) throws
+    -> Tensor
+  {
     let input = self
     try checkConvArguments(
       "conv2d", input: input, weight: weight, bias: bias, biasCount: weight.shape.first ?? 0, stride: stride,
-      padding: padding)
+      padding: (0, 0))
     let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
     let (outChannels, kh, kw) = (weight.shape[0], weight.shape[2], weight.shape[3])
     guard weight.shape[1] == c else {
       throw TensorError(
         "conv2d: input \(shape) has \(c) channels but weight \(weight.shape) expects \(weight.shape[1])")
     }
-    guard let oh = convolvedSize(h, kernel: kh, stride: stride.0, padding: padding.0),
-      let ow = convolvedSize(w, kernel: kw, stride: stride.1, padding: padding.1)
+    guard let oh = convolvedSize(h, kernel: kh, stride: stride.0, before: padding.top, after: padding.bottom),
+      let ow = convolvedSize(w, kernel: kw, stride: stride.1, before: padding.left, after: padding.right)
     else {
+      let sides = "top \(padding.top), bottom \(padding.bottom), left \(padding.left), right \(padding.right)"
       throw TensorError(
-        "conv2d: kernel \(kh)x\(kw) with padding \(padding) does not fit input \(h)x\(w) (output size < 1)")
+        "conv2d: kernel \(kh)x\(kw) with padding (\(sides)) does not fit input \(h)x\(w) (output size < 1)")
     }
     let geometry = ConvGeometry(
       batch: n, channels: c, height: h, width: w, kernelHeight: kh, kernelWidth: kw, strideHeight: stride.0,
-      strideWidth: stride.1, paddingHeight: padding.0, paddingWidth: padding.1, outputHeight: oh, outputWidth: ow)
+      strideWidth: stride.1, paddingHeight: padding.top, paddingWidth: padding.left, outputHeight: oh,
+      outputWidth: ow)
     let k = geometry.patchSize
     let columns = geometry.patchCount
     let area = oh * ow
@@ -138,8 +171,8 @@ extension Tensor {
     let ow = (w - 1) * stride.1 - 2 * padding.1 + kw
     // The transposed convolution's output is the image side of a conv2d whose output is this input.
     guard oh >= 1, ow >= 1, h >= 1, w >= 1,
-      convolvedSize(oh, kernel: kh, stride: stride.0, padding: padding.0) == h,
-      convolvedSize(ow, kernel: kw, stride: stride.1, padding: padding.1) == w
+      convolvedSize(oh, kernel: kh, stride: stride.0, before: padding.0, after: padding.0) == h,
+      convolvedSize(ow, kernel: kw, stride: stride.1, before: padding.1, after: padding.1) == w
     else {
       throw TensorError(
         "convTranspose2d: input \(h)x\(w) with kernel \(kh)x\(kw), stride \(stride), padding \(padding) gives "
