@@ -72,7 +72,7 @@ func convolutionRows(batch: Int, repetitions: Int) throws -> [BenchmarkRow] {
   return try ConvLayerShape.vqvae.map { layer in
     let input = try Tensor(
       rng.uniformArray(batch * layer.inChannels * layer.size * layer.size, in: -1..<1),
-      shape: [batch, layer.inChannels, layer.size, layer.size], requiresGrad: layer.inputNeedsGradient)
+      shape: [layer.inChannels, batch, layer.size, layer.size], requiresGrad: layer.inputNeedsGradient)
     let forward: (Tensor) throws -> Tensor
     if layer.transposed {
       let conv = ConvTranspose2D(

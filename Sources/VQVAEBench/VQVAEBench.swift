@@ -10,7 +10,9 @@ struct VQVAEBench: ParsableCommand {
     abstract: "Time the engine's kernels and the pipeline's stages; print ms, GFLOP/s and peak memory.",
     discussion: """
       Rows: conv.<layer> (forward + backward of each VQ-VAE convolution at batch 32, with the raw sgemm rate of the
-      same GEMM shapes); vqvae.train_step.b<batch>.<channels>x32x32 (one Adam step of the default VQ-VAE).
+      same GEMM shapes); vqvae.train_step.b<batch>.<channels>x32x32 (one Adam step of the default VQ-VAE);
+      vqvae.encode.10000 and vqvae.decode.100 (extract-latents' and sample's VQ-VAE passes);
+      pixelcnn.train_step.b<batch> (one Adam step of the default prior); pixelcnn.sample.100 (100 grids of 8x8).
       Run in release: swift run -c release vqvae-bench
       """)
 
@@ -43,6 +45,12 @@ struct VQVAEBench: ParsableCommand {
     for (batch, channels) in [(32, 3), (32, 1), (128, 1)] where wanted("vqvae.train_step.b\(batch).\(channels)x32x32") {
       results.append(try trainStepRow(batch: batch, channels: channels, repetitions: batch > 32 ? 10 : repetitions))
     }
+    if wanted("vqvae.encode.10000") { results.append(try encodeRow(repetitions: 3)) }
+    if wanted("vqvae.decode.100") { results.append(try decodeRow(repetitions: repetitions)) }
+    for batch in [32, 128] where wanted("pixelcnn.train_step.b\(batch)") {
+      results.append(try priorTrainStepRow(batch: batch, repetitions: batch > 32 ? 10 : repetitions))
+    }
+    if wanted("pixelcnn.sample.100") { results.append(try priorSampleRow(repetitions: 3)) }
     if let prefixes { results = results.filter { row in prefixes.contains { row.name.hasPrefix($0) } } }
 
     let peak = peakResidentMiB()

@@ -24,11 +24,11 @@ final class BadInputTests: XCTestCase {
   }
 
   func testConvolutionGeometry() {
-    let x = randomTensor([1, 2, 4, 4], seed: 5)
-    assertThrowsTensorError("conv2d: input must be NCHW") {
+    let x = randomTensor([2, 1, 4, 4], seed: 5)
+    assertThrowsTensorError("conv2d: input must be CNHW") {
       _ = try randomTensor([2, 4, 4], seed: 6).conv2d(weight: x)
     }
-    assertThrowsTensorError("conv2d: input [1, 2, 4, 4] has 2 channels but weight [3, 5, 3, 3] expects 5") {
+    assertThrowsTensorError("conv2d: input [2, 1, 4, 4] has 2 channels but weight [3, 5, 3, 3] expects 5") {
       _ = try x.conv2d(weight: randomTensor([3, 5, 3, 3], seed: 7))
     }
     assertThrowsTensorError("conv2d: kernel 5x5 with padding (top 0, bottom 0, left 0, right 0) does not fit input 4x4")
@@ -48,11 +48,11 @@ final class BadInputTests: XCTestCase {
     assertThrowsTensorError("conv2d: bias shape [2] should be [3]") {
       _ = try x.conv2d(weight: randomTensor([3, 2, 3, 3], seed: 9), bias: randomTensor([2], seed: 10))
     }
-    assertThrowsTensorError("convTranspose2d: input [1, 2, 4, 4] has 2 channels") {
+    assertThrowsTensorError("convTranspose2d: input [2, 1, 4, 4] has 2 channels") {
       _ = try x.convTranspose2d(weight: randomTensor([3, 2, 3, 3], seed: 11))
     }
     assertThrowsTensorError("convTranspose2d: input 1x1 with kernel 1x1, stride (1, 1), padding (1, 1)") {
-      _ = try randomTensor([1, 2, 1, 1], seed: 12).convTranspose2d(
+      _ = try randomTensor([2, 1, 1, 1], seed: 12).convTranspose2d(
         weight: randomTensor([2, 2, 1, 1], seed: 13), padding: (1, 1))
     }
   }

@@ -5,10 +5,10 @@ import XCTest
 
 /// Convolutions against a naive loop, the transpose as the adjoint, and PyTorch's outputs and gradients.
 final class ConvolutionTests: XCTestCase {
-  /// The definition of conv2d, one multiply-add at a time.
+  /// The definition of conv2d, one multiply-add at a time, on channel-major `[C, N, H, W]` images.
   private func naiveConv2d(_ x: Tensor, _ w: Tensor, _ b: Tensor?, stride: (Int, Int), padding: ConvPadding) -> [Float]
   {
-    let (n, c, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    let (c, n, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
     let (o, kh, kw) = (w.shape[0], w.shape[2], w.shape[3])
     let oh = (h + padding.top + padding.bottom - kh) / stride.0 + 1
     let ow = (wd + padding.left + padding.right - kw) / stride.1 + 1
@@ -24,11 +24,11 @@ final class ConvolutionTests: XCTestCase {
                   let y = i * stride.0 - padding.top + ki
                   let z = j * stride.1 - padding.left + kj
                   guard y >= 0, y < h, z >= 0, z < wd else { continue }
-                  acc += x.data[((b0 * c + c0) * h + y) * wd + z] * w.data[((o0 * c + c0) * kh + ki) * kw + kj]
+                  acc += x.data[((c0 * n + b0) * h + y) * wd + z] * w.data[((o0 * c + c0) * kh + ki) * kw + kj]
                 }
               }
             }
-            out[((b0 * o + o0) * oh + i) * ow + j] = acc
+            out[((o0 * n + b0) * oh + i) * ow + j] = acc
           }
         }
       }
@@ -38,10 +38,10 @@ final class ConvolutionTests: XCTestCase {
 
   func testConv2dMatchesNaiveLoop() throws {
     let cases: [([Int], [Int], (Int, Int), (Int, Int))] = [
-      ([2, 3, 9, 7], [4, 3, 3, 3], (1, 1), (1, 1)),
-      ([3, 2, 10, 8], [5, 2, 4, 4], (2, 2), (1, 1)),
-      ([1, 4, 7, 9], [2, 4, 2, 5], (3, 2), (2, 0)),
-      ([2, 5, 4, 4], [3, 5, 1, 1], (1, 1), (0, 0)),
+      ([3, 2, 9, 7], [4, 3, 3, 3], (1, 1), (1, 1)),
+      ([2, 3, 10, 8], [5, 2, 4, 4], (2, 2), (1, 1)),
+      ([4, 1, 7, 9], [2, 4, 2, 5], (3, 2), (2, 0)),
+      ([5, 2, 4, 4], [3, 5, 1, 1], (1, 1), (0, 0)),
     ]
     for (k, (inputShape, weightShape, stride, padding)) in cases.enumerated() {
       let x = randomTensor(inputShape, seed: UInt64(k), requiresGrad: false)
@@ -56,13 +56,13 @@ final class ConvolutionTests: XCTestCase {
   func testConv2dWithPaddingPerSideMatchesNaiveLoop() throws {
     let cases: [([Int], [Int], (Int, Int), ConvPadding)] = [
       // Mask A's vertical stack: rows i-3..i-1 of a 7-wide kernel.
-      ([2, 3, 8, 8], [4, 3, 3, 7], (1, 1), ConvPadding(top: 3, bottom: -1, left: 3, right: 3)),
+      ([3, 2, 8, 8], [4, 3, 3, 7], (1, 1), ConvPadding(top: 3, bottom: -1, left: 3, right: 3)),
       // Mask B's: rows i-1..i.
-      ([2, 3, 8, 6], [4, 3, 2, 3], (1, 1), ConvPadding(top: 1, bottom: 0, left: 1, right: 1)),
+      ([3, 2, 8, 6], [4, 3, 2, 3], (1, 1), ConvPadding(top: 1, bottom: 0, left: 1, right: 1)),
       // Horizontal stacks: columns j-3..j-1 and j-1..j.
-      ([1, 2, 5, 8], [3, 2, 1, 3], (1, 1), ConvPadding(top: 0, bottom: 0, left: 3, right: -1)),
-      ([3, 2, 4, 7], [2, 2, 1, 2], (1, 1), ConvPadding(top: 0, bottom: 0, left: 1, right: 0)),
-      ([1, 2, 9, 9], [2, 2, 3, 3], (2, 2), ConvPadding(top: 2, bottom: 0, left: 0, right: 1)),
+      ([2, 1, 5, 8], [3, 2, 1, 3], (1, 1), ConvPadding(top: 0, bottom: 0, left: 3, right: -1)),
+      ([2, 3, 4, 7], [2, 2, 1, 2], (1, 1), ConvPadding(top: 0, bottom: 0, left: 1, right: 0)),
+      ([2, 1, 9, 9], [2, 2, 3, 3], (2, 2), ConvPadding(top: 2, bottom: 0, left: 0, right: 1)),
     ]
     for (k, (inputShape, weightShape, stride, padding)) in cases.enumerated() {
       let x = randomTensor(inputShape, seed: UInt64(60 + k), requiresGrad: false)
@@ -82,8 +82,8 @@ final class ConvolutionTests: XCTestCase {
   /// <conv(x), y> == <x, convT(y)>: the transposed convolution is the adjoint of the convolution.
   func testConvTransposeIsTheAdjointOfConv() throws {
     let cases: [([Int], [Int], (Int, Int), (Int, Int))] = [
-      ([2, 3, 8, 8], [4, 3, 4, 4], (2, 2), (1, 1)),
-      ([1, 2, 7, 5], [3, 2, 3, 3], (1, 1), (1, 1)),
+      ([3, 2, 8, 8], [4, 3, 4, 4], (2, 2), (1, 1)),
+      ([2, 1, 7, 5], [3, 2, 3, 3], (1, 1), (1, 1)),
       ([2, 2, 9, 6], [2, 2, 3, 2], (2, 1), (0, 1)),
     ]
     for (k, (inputShape, weightShape, stride, padding)) in cases.enumerated() {
@@ -117,7 +117,13 @@ final class ConvolutionTests: XCTestCase {
         let values = try JSONDecoder().decode([Int].self, from: Data(file.metadata[key]!.utf8))
         return (values[0], values[1])
       }
-      let x = try tensor("x", grad: true)
+      // PyTorch's NCHW images, in the engine's channel-major layout.
+      func channelMajor(_ key: String, grad: Bool = false) throws -> Tensor {
+        let nchw = try tensor(key)
+        return try Tensor(
+          try nchw.swappingFirstTwoAxes().data, shape: try nchw.swappingFirstTwoAxes().shape, requiresGrad: grad)
+      }
+      let x = try channelMajor("x", grad: true)
       let w = try tensor("weight", grad: true)
       let b = file.entry("bias") == nil ? nil : try tensor("bias", grad: true)
       let (stride, padding) = (try pair("stride"), try pair("padding"))
@@ -125,9 +131,10 @@ final class ConvolutionTests: XCTestCase {
         file.metadata["op"] == "conv2d"
         ? try x.conv2d(weight: w, bias: b, stride: stride, padding: padding)
         : try x.convTranspose2d(weight: w, bias: b, stride: stride, padding: padding)
-      assertClose(y.data, try file.floats("y"), "\(name) y")
-      try y.backward(seed: try file.floats("dy"))
-      assertClose(x.grad!, try file.floats("grad.x"), "\(name) grad.x")
+      assertClose(try y.swappingFirstTwoAxes().data, try file.floats("y"), "\(name) y")
+      try y.backward(seed: try channelMajor("dy").data)
+      let gradX = try Tensor(x.grad!, shape: x.shape).swappingFirstTwoAxes()
+      assertClose(gradX.data, try file.floats("grad.x"), "\(name) grad.x")
       assertClose(w.grad!, try file.floats("grad.weight"), "\(name) grad.weight")
       if let b { assertClose(b.grad!, try file.floats("grad.bias"), "\(name) grad.bias") }
     }
@@ -135,7 +142,7 @@ final class ConvolutionTests: XCTestCase {
 
   func testWeightGradientAccumulatesAcrossCalls() throws {
     // A weight used twice (two convs sharing it) gets the sum of both gradients.
-    let x = randomTensor([1, 2, 5, 5], seed: 60)
+    let x = randomTensor([2, 1, 5, 5], seed: 60)
     let w = randomTensor([2, 2, 3, 3], seed: 61)
     try assertGradientsMatchFiniteDifferences([x, w]) {
       try $0[0].conv2d(weight: $0[1], padding: (1, 1)).relu().conv2d(weight: $0[1], padding: (1, 1))

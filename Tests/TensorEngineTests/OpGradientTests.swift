@@ -70,10 +70,10 @@ final class OpGradientTests: XCTestCase {
 
   func testConv2dStridePaddingNonSquareBatch() throws {
     let cases: [(input: [Int], weight: [Int], stride: (Int, Int), padding: (Int, Int))] = [
-      ([2, 3, 7, 6], [4, 3, 3, 3], (1, 1), (1, 1)),
+      ([3, 2, 7, 6], [4, 3, 3, 3], (1, 1), (1, 1)),
       ([2, 2, 8, 8], [3, 2, 4, 4], (2, 2), (1, 1)),
-      ([1, 2, 6, 7], [2, 2, 2, 3], (1, 2), (0, 1)),
-      ([3, 4, 5, 5], [2, 4, 1, 1], (1, 1), (0, 0)),
+      ([2, 1, 6, 7], [2, 2, 2, 3], (1, 2), (0, 1)),
+      ([4, 3, 5, 5], [2, 4, 1, 1], (1, 1), (0, 0)),
     ]
     for (n, c) in cases.enumerated() {
       let x = randomTensor(c.input, seed: 20 + UInt64(n))
@@ -99,7 +99,7 @@ final class OpGradientTests: XCTestCase {
   }
 
   func testGatedActivationWithAndWithoutCondition() throws {
-    let x = randomTensor([2, 6, 3, 2], seed: 45, in: -2..<2)
+    let x = randomTensor([6, 2, 3, 2], seed: 45, in: -2..<2)
     let condition = randomTensor([2, 6], seed: 46)
     try assertGradientsMatchFiniteDifferences([x], epsilon: 1e-3) { try $0[0].gatedActivation() }
     try assertGradientsMatchFiniteDifferences([x, condition], epsilon: 1e-3) {
@@ -107,12 +107,13 @@ final class OpGradientTests: XCTestCase {
     }
     // The definition, through the separate ops: tanh(a + c_a) · σ(b + c_b).
     let gated = try x.gatedActivation(condition: condition)
-    let conditionMap = try condition.reshaped([2, 6, 1, 1])
-    let parts = try (x + conditionMap).split(sizes: [3, 3], axis: 1)
+    // Channel-major: image n's bias for channel c sits at plane (c, n).
+    let conditionMap = try condition.permuted([1, 0]).reshaped([6, 2, 1, 1])
+    let parts = try (x + conditionMap).split(sizes: [3, 3], axis: 0)
     assertClose(gated.data, try (parts[0].tanh() * parts[1].sigmoid()).data, absolute: 1e-6, relative: 1e-5)
-    XCTAssertEqual(gated.shape, [2, 3, 3, 2])
-    assertThrowsTensorError("gatedActivation: input must be [N, 2C, H, W]") {
-      _ = try randomTensor([1, 3, 2, 2], seed: 1).gatedActivation()
+    XCTAssertEqual(gated.shape, [3, 2, 3, 2])
+    assertThrowsTensorError("gatedActivation: input must be [2C, N, H, W]") {
+      _ = try randomTensor([3, 1, 2, 2], seed: 1).gatedActivation()
     }
     assertThrowsTensorError("gatedActivation: condition [2, 4] should be [2, 6]") {
       _ = try x.gatedActivation(condition: randomTensor([2, 4], seed: 1))
@@ -140,9 +141,9 @@ final class OpGradientTests: XCTestCase {
 
   func testConvTranspose2dStridePaddingNonSquareBatch() throws {
     let cases: [(input: [Int], weight: [Int], stride: (Int, Int), padding: (Int, Int))] = [
-      ([2, 3, 4, 5], [3, 2, 3, 3], (1, 1), (1, 1)),
-      ([2, 3, 4, 4], [3, 2, 4, 4], (2, 2), (1, 1)),
-      ([1, 2, 3, 4], [2, 3, 2, 3], (2, 1), (0, 1)),
+      ([3, 2, 4, 5], [3, 2, 3, 3], (1, 1), (1, 1)),
+      ([3, 2, 4, 4], [3, 2, 4, 4], (2, 2), (1, 1)),
+      ([2, 1, 3, 4], [2, 3, 2, 3], (2, 1), (0, 1)),
     ]
     for (n, c) in cases.enumerated() {
       let x = randomTensor(c.input, seed: 50 + UInt64(n))

@@ -30,7 +30,7 @@ final class TrainingIntegrationTests: XCTestCase {
   private func train(seed: UInt64, steps: Int) throws -> (first: Float, last: Float, weights: [Float]) {
     var rng = RandomGenerator(seed: seed)
     let model = TinyAutoencoder(rng: &rng)
-    let batch = try Tensor(rng.uniformArray(4 * 8 * 8, in: -0.8..<0.8), shape: [4, 1, 8, 8])
+    let batch = try Tensor(rng.uniformArray(4 * 8 * 8, in: -0.8..<0.8), shape: [1, 4, 8, 8])
     let adam = Adam(parameters: model.namedParameters, learningRate: 1e-2, amsgrad: true)
     var losses: [Float] = []
     for _ in 0..<steps {

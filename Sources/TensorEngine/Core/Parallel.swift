@@ -15,6 +15,15 @@ func parallelChunks(_ count: Int, parallel: Bool = true, _ body: (Range<Int>) ->
   }
 }
 
+/// Elements per thread below which splitting an elementwise loop costs more in synchronisation than it saves.
+let parallelGrain = 1 << 14
+
+/// Runs `body` over `0..<count` in one contiguous chunk per engine thread when every chunk gets at least `grain`
+/// items, else in one call. Chunks depend only on `count` and the thread count, so results are reproducible.
+func parallelChunks(_ count: Int, grain: Int, _ body: (Range<Int>) -> Void) {
+  parallelChunks(count, parallel: count >= 2 * grain, body)
+}
+
 /// Carries a value the caller knows is safe to share into a `@Sendable` closure (disjoint writes through pointers).
 struct UncheckedSendable<Value>: @unchecked Sendable {
   let value: Value

@@ -94,7 +94,9 @@ public final class Tensor {
     }
     grad!.withUnsafeMutableBufferPointer { g in
       gradient.withUnsafeBufferPointer { d in
-        for i in 0..<g.count { g[i] += d[i] }
+        parallelChunks(g.count, grain: parallelGrain) { range in
+          for i in range { g[i] += d[i] }
+        }
       }
     }
   }

@@ -76,26 +76,44 @@ extension Tensor {
     let out = uninitializedFloats(lhs.count) { o in
       lhs.data.withUnsafeBufferPointer { a in
         rhs.data.withUnsafeBufferPointer { b in
-          switch operation {
-          case .add: for i in 0..<o.count { o[i] = a[i] + b[i] }
-          case .subtract: for i in 0..<o.count { o[i] = a[i] - b[i] }
-          case .multiply: for i in 0..<o.count { o[i] = a[i] * b[i] }
+          parallelChunks(o.count, grain: parallelGrain) { range in
+            switch operation {
+            case .add: for i in range { o[i] = a[i] + b[i] }
+            case .subtract: for i in range { o[i] = a[i] - b[i] }
+            case .multiply: for i in range { o[i] = a[i] * b[i] }
+            }
           }
         }
       }
     }
     return record(out, shape: lhs.shape, inputs: [lhs, rhs]) { result in
       let g = result.grad!
+      /// Adds `g · factor` (or `-g` without one) into `target`'s gradient.
+      func accumulate(_ target: Tensor, times factor: Tensor?) {
+        target.accumulateGrad { d in
+          g.withUnsafeBufferPointer { gp in
+            withOptionalPointer(factor?.data) { f in
+              parallelChunks(d.count, grain: parallelGrain) { range in
+                if let f {
+                  for i in range { d[i] += gp[i] * f[i] }
+                } else {
+                  for i in range { d[i] -= gp[i] }
+                }
+              }
+            }
+          }
+        }
+      }
       switch operation {
       case .add:
         lhs.accumulateGrad(g)
         rhs.accumulateGrad(g)
       case .subtract:
         lhs.accumulateGrad(g)
-        if rhs.requiresGrad { rhs.accumulateGrad(g.map { -$0 }) }
+        if rhs.requiresGrad { accumulate(rhs, times: nil) }
       case .multiply:
-        if lhs.requiresGrad { lhs.accumulateGrad(zip(g, rhs.data).map { $0 * $1 }) }
-        if rhs.requiresGrad { rhs.accumulateGrad(zip(g, lhs.data).map { $0 * $1 }) }
+        if lhs.requiresGrad { accumulate(lhs, times: rhs) }
+        if rhs.requiresGrad { accumulate(rhs, times: lhs) }
       }
     }
   }
@@ -104,7 +122,9 @@ extension Tensor {
   func affine(scale: Float, shift: Float) -> Tensor {
     let out = uninitializedFloats(count) { o in
       data.withUnsafeBufferPointer { x in
-        for i in 0..<o.count { o[i] = x[i] * scale + shift }
+        parallelChunks(o.count, grain: parallelGrain) { range in
+          for i in range { o[i] = x[i] * scale + shift }
+        }
       }
     }
     return Tensor.record(out, shape: shape, inputs: [self]) { [self] result in

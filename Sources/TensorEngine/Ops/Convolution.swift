@@ -33,7 +33,7 @@ private func checkConvArguments(
   _ op: String, input: Tensor, weight: Tensor, bias: Tensor?, biasCount: Int, stride: (Int, Int),
   padding: (Int, Int)
 ) throws {
-  guard input.rank == 4 else { throw TensorError("\(op): input must be NCHW (rank 4), got \(input.shape)") }
+  guard input.rank == 4 else { throw TensorError("\(op): input must be CNHW (rank 4), got \(input.shape)") }
   guard weight.rank == 4 else { throw TensorError("\(op): weight must have rank 4, got \(weight.shape)") }
   guard stride.0 > 0, stride.1 > 0, padding.0 >= 0, padding.1 >= 0 else {
     throw TensorError("\(op): stride \(stride) must be positive and padding \(padding) non-negative")
@@ -43,9 +43,13 @@ private func checkConvArguments(
   }
 }
 
+// Images are channel-major, `[C, N, H, W]` (CNHW): every channel's planes for the whole batch lie together, so a
+// convolution's GEMM reads its input and writes its output in place, with no transpose between the GEMM's
+// `[channels, batch · area]` layout and the tensor's, and a 1x1 convolution is a single GEMM with no im2col at all.
 extension Tensor {
-  /// 2-D convolution (cross-correlation, as PyTorch's `conv2d`): input `[N, C, H, W]`, weight
-  /// `[outChannels, C, kh, kw]`, optional bias `[outChannels]`. One GEMM over the whole batch after im2col.
+  /// 2-D convolution (cross-correlation, as PyTorch's `conv2d`) of channel-major images: input `[C, N, H, W]`,
+  /// weight `[outChannels, C, kh, kw]` (PyTorch's layout), optional bias `[outChannels]`; the output is
+  /// `[outChannels, N, OH, OW]`. One GEMM over the whole batch after im2col (none for a 1x1 kernel).
   /// - Throws: `TensorError` on mismatched channels, wrong ranks or a kernel larger than the padded input.
   public func conv2d(
     weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0)
@@ -65,7 +69,7 @@ extension Tensor {
     try checkConvArguments(
       "conv2d", input: input, weight: weight, bias: bias, biasCount: weight.shape.first ?? 0, stride: stride,
       padding: (0, 0))
-    let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
+    let (c, n, h, w) = (shape[0], shape[1], shape[2], shape[3])
     let (outChannels, kh, kw) = (weight.shape[0], weight.shape[2], weight.shape[3])
     guard weight.shape[1] == c else {
       throw TensorError(
@@ -84,74 +88,70 @@ extension Tensor {
       outputWidth: ow)
     let k = geometry.patchSize
     let columns = geometry.patchCount
-    let area = oh * ow
+    // A 1x1 kernel over every position: the input itself is the im2col matrix.
+    let pointwise = geometry.isIdentity
 
     // The backward pass needs the im2col matrix again: keep it when it is small, rebuild it when it is not.
     let kept: [Float]? =
-      GradMode.isEnabled && weight.requiresGrad && k * columns <= maxKeptColumns
+      !pointwise && GradMode.isEnabled && weight.requiresGrad && k * columns <= maxKeptColumns
       ? uninitializedFloats(k * columns) { c in
         input.data.withUnsafeBufferPointer { x in geometry.im2col(x.baseAddress!, c.baseAddress!) }
       } : nil
-    let columnScratch = kept == nil ? k * columns : 0
-    /// Calls `body` with the im2col matrix: the kept one, or one built in `scratch`.
-    func withColumns(_ scratch: UnsafeMutablePointer<Float>, _ body: (UnsafePointer<Float>) -> Void) {
+    /// Calls `body` with the im2col matrix: the input, the kept one, or one built in scratch memory.
+    func withColumns(_ body: (UnsafePointer<Float>) -> Void) {
+      if pointwise { return input.data.withUnsafeBufferPointer { body($0.baseAddress!) } }
       if let kept { return kept.withUnsafeBufferPointer { body($0.baseAddress!) } }
-      input.data.withUnsafeBufferPointer { x in geometry.im2col(x.baseAddress!, scratch) }
-      body(scratch)
-    }
-
-    // out[o, (n, p)] = W[o, :] · cols[:, (n, p)], then [o, n, p] -> [n, o, p] with the bias.
-    let out = uninitializedFloats(n * outChannels * area) { o in
-      ScratchPool.withBuffer(columnScratch + outChannels * columns) { scratch in
-        let product = scratch + columnScratch
-        withColumns(scratch) { cols in
-          weight.data.withUnsafeBufferPointer { wt in
-            gemm(m: outChannels, n: columns, k: k, wt.baseAddress!, cols, product)
-          }
-        }
-        withOptionalPointer(bias?.data) { b in
-          swapBatchAndChannels(
-            product, o.baseAddress!, first: outChannels, second: n, area: area, biasPerFirst: b)
-        }
+      ScratchPool.withBuffer(k * columns) { scratch in
+        input.data.withUnsafeBufferPointer { x in geometry.im2col(x.baseAddress!, scratch) }
+        body(scratch)
       }
     }
-    let inputs = [input, weight] + (bias.map { [$0] } ?? [])
-    return Tensor.record(out, shape: [n, outChannels, oh, ow], inputs: inputs) { result in
-      let g = result.grad!
-      g.withUnsafeBufferPointer { gp in
-        if let bias, bias.requiresGrad {
-          bias.accumulateGrad(sumPerChannel(gp.baseAddress!, batch: n, channels: outChannels, area: area))
+
+    // out[o, (n, p)] = W[o, :] · cols[:, (n, p)] + bias[o]: already the CNHW output.
+    let out = uninitializedFloats(outChannels * columns) { o in
+      withColumns { cols in
+        weight.data.withUnsafeBufferPointer { wt in
+          gemm(m: outChannels, n: columns, k: k, wt.baseAddress!, cols, o.baseAddress!)
         }
-        guard input.requiresGrad || weight.requiresGrad else { return }
-        // The input gradient needs a k x columns buffer even when the im2col matrix was kept.
-        let scratchSize = input.requiresGrad ? k * columns : columnScratch
-        ScratchPool.withBuffer(scratchSize + outChannels * columns) { scratch in
-          // dOut as [o, (n, p)], the layout of the forward GEMM's output.
-          let gradProduct = scratch + scratchSize
-          swapBatchAndChannels(gp.baseAddress!, gradProduct, first: n, second: outChannels, area: area)
-          if weight.requiresGrad {
-            // dW[o, k] += dOut[o, cols] · colsᵀ.
-            withColumns(scratch) { cols in
-              weight.accumulateGrad { d in
-                gemm(transposeB: true, m: outChannels, n: k, k: columns, gradProduct, cols, beta: 1, d.baseAddress!)
-              }
+      }
+      if let bias { addPerRow(bias.data, to: o.baseAddress!, rows: outChannels, width: columns) }
+    }
+    let inputs = [input, weight] + (bias.map { [$0] } ?? [])
+    return Tensor.record(out, shape: [outChannels, n, oh, ow], inputs: inputs) { result in
+      result.grad!.withUnsafeBufferPointer { g in
+        let gradOut = g.baseAddress!
+        if let bias, bias.requiresGrad { bias.accumulateGrad(sumPerRow(gradOut, rows: outChannels, width: columns)) }
+        if weight.requiresGrad {
+          // dW[o, k] += dOut[o, cols] · colsᵀ.
+          withColumns { cols in
+            weight.accumulateGrad { d in
+              gemm(transposeB: true, m: outChannels, n: k, k: columns, gradOut, cols, beta: 1, d.baseAddress!)
             }
           }
-          if input.requiresGrad {
-            // dCols = Wᵀ · dOut, folded back onto the image.
-            weight.data.withUnsafeBufferPointer { wt in
-              gemm(transposeA: true, m: k, n: columns, k: outChannels, wt.baseAddress!, gradProduct, scratch)
+        }
+        guard input.requiresGrad else { return }
+        weight.data.withUnsafeBufferPointer { wt in
+          input.accumulateGrad { d in
+            // dCols = Wᵀ · dOut, folded back onto the images (for a 1x1 kernel, dCols is dx itself).
+            if pointwise {
+              gemm(
+                transposeA: true, m: k, n: columns, k: outChannels, wt.baseAddress!, gradOut, beta: 1, d.baseAddress!)
+              return
             }
-            input.accumulateGrad { d in geometry.col2im(scratch, d.baseAddress!) }
+            ScratchPool.withBuffer(k * columns) { scratch in
+              gemm(transposeA: true, m: k, n: columns, k: outChannels, wt.baseAddress!, gradOut, scratch)
+              geometry.col2im(scratch, d.baseAddress!)
+            }
           }
         }
       }
     }
   }
 
-  /// 2-D transposed convolution (PyTorch's `conv_transpose2d`, the adjoint of `conv2d` in the input): input
-  /// `[N, inChannels, H, W]`, weight `[inChannels, outChannels, kh, kw]`, optional bias `[outChannels]`; the output
-  /// is `(H - 1) · stride - 2 · padding + kh` high (likewise wide). One GEMM, then col2im.
+  /// 2-D transposed convolution (PyTorch's `conv_transpose2d`, the adjoint of `conv2d` in the input) of
+  /// channel-major images: input `[inChannels, N, H, W]`, weight `[inChannels, outChannels, kh, kw]`, optional bias
+  /// `[outChannels]`; the output `[outChannels, N, OH, OW]` is `(H - 1) · stride - 2 · padding + kh` high (likewise
+  /// wide). One GEMM, then col2im.
   /// - Throws: `TensorError` on mismatched channels, wrong ranks or an output size < 1.
   public func convTranspose2d(
     weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0)
@@ -160,7 +160,7 @@ extension Tensor {
     try checkConvArguments(
       "convTranspose2d", input: input, weight: weight, bias: bias, biasCount: weight.rank == 4 ? weight.shape[1] : 0,
       stride: stride, padding: padding)
-    let (n, inChannels, h, w) = (shape[0], shape[1], shape[2], shape[3])
+    let (inChannels, n, h, w) = (shape[0], shape[1], shape[2], shape[3])
     let (outChannels, kh, kw) = (weight.shape[1], weight.shape[2], weight.shape[3])
     guard weight.shape[0] == inChannels else {
       throw TensorError(
@@ -184,60 +184,57 @@ extension Tensor {
       outputHeight: h, outputWidth: w)
     let k = geometry.patchSize
     let columns = geometry.patchCount
-    let area = h * w
-    let outArea = oh * ow
+    let outCount = outChannels * n * oh * ow
+    let pointwise = geometry.isIdentity
 
-    var out = [Float](repeating: 0, count: n * outChannels * outArea)
-    ScratchPool.withBuffer(k * columns + inChannels * columns) { scratch in
-      let permuted = scratch + k * columns
+    // cols[(o, kh, kw), (n, p)] = Wᵀ · x[i, (n, p)], with W viewed as [inChannels, outChannels · kh · kw], then
+    // col2im (for a 1x1 kernel, cols is the output).
+    var out = [Float](repeating: 0, count: outCount)
+    out.withUnsafeMutableBufferPointer { o in
       input.data.withUnsafeBufferPointer { x in
-        swapBatchAndChannels(x.baseAddress!, permuted, first: n, second: inChannels, area: area)
-      }
-      // cols[(o, kh, kw), (n, p)] = Wᵀ · x[i, (n, p)], with W viewed as [inChannels, outChannels · kh · kw].
-      weight.data.withUnsafeBufferPointer { wt in
-        gemm(transposeA: true, m: k, n: columns, k: inChannels, wt.baseAddress!, permuted, scratch)
-      }
-      out.withUnsafeMutableBufferPointer { o in
-        geometry.col2im(scratch, o.baseAddress!)
-        if let bias {
-          for b in 0..<n {
-            for c in 0..<outChannels {
-              let plane = o.baseAddress! + (b * outChannels + c) * outArea
-              let value = bias.data[c]
-              for p in 0..<outArea { plane[p] += value }
+        weight.data.withUnsafeBufferPointer { wt in
+          if pointwise {
+            gemm(transposeA: true, m: k, n: columns, k: inChannels, wt.baseAddress!, x.baseAddress!, o.baseAddress!)
+          } else {
+            ScratchPool.withBuffer(k * columns) { scratch in
+              gemm(transposeA: true, m: k, n: columns, k: inChannels, wt.baseAddress!, x.baseAddress!, scratch)
+              geometry.col2im(scratch, o.baseAddress!)
             }
           }
         }
       }
+      if let bias { addPerRow(bias.data, to: o.baseAddress!, rows: outChannels, width: outCount / outChannels) }
     }
     let inputs = [input, weight] + (bias.map { [$0] } ?? [])
-    return Tensor.record(out, shape: [n, outChannels, oh, ow], inputs: inputs) { result in
-      let g = result.grad!
-      g.withUnsafeBufferPointer { gp in
+    return Tensor.record(out, shape: [outChannels, n, oh, ow], inputs: inputs) { result in
+      result.grad!.withUnsafeBufferPointer { g in
         if let bias, bias.requiresGrad {
-          bias.accumulateGrad(sumPerChannel(gp.baseAddress!, batch: n, channels: outChannels, area: outArea))
+          bias.accumulateGrad(sumPerRow(g.baseAddress!, rows: outChannels, width: outCount / outChannels))
         }
         guard input.requiresGrad || weight.requiresGrad else { return }
-        ScratchPool.withBuffer(k * columns + inChannels * columns) { scratch in
-          let permuted = scratch + k * columns
-          // The gradient's patches are a conv2d's im2col of dOut.
-          geometry.im2col(gp.baseAddress!, scratch)
+        // The gradient's patches are a conv2d's im2col of dOut (for a 1x1 kernel, dOut itself).
+        func withPatches(_ body: (UnsafePointer<Float>) -> Void) {
+          if pointwise { return body(g.baseAddress!) }
+          ScratchPool.withBuffer(k * columns) { scratch in
+            geometry.im2col(g.baseAddress!, scratch)
+            body(scratch)
+          }
+        }
+        withPatches { cols in
           if weight.requiresGrad {
             // dW[i, (o, kh, kw)] += x[i, (n, p)] · colsᵀ.
             input.data.withUnsafeBufferPointer { x in
-              swapBatchAndChannels(x.baseAddress!, permuted, first: n, second: inChannels, area: area)
-            }
-            weight.accumulateGrad { d in
-              gemm(transposeB: true, m: inChannels, n: k, k: columns, permuted, scratch, beta: 1, d.baseAddress!)
+              weight.accumulateGrad { d in
+                gemm(transposeB: true, m: inChannels, n: k, k: columns, x.baseAddress!, cols, beta: 1, d.baseAddress!)
+              }
             }
           }
           if input.requiresGrad {
-            // dx[i, (n, p)] = W · cols, then back to [n, i, p].
+            // dx[i, (n, p)] += W · cols.
             weight.data.withUnsafeBufferPointer { wt in
-              gemm(m: inChannels, n: columns, k: k, wt.baseAddress!, scratch, permuted)
-            }
-            input.accumulateGrad { d in
-              swapBatchAndChannels(permuted, d.baseAddress!, first: inChannels, second: n, area: area, accumulate: true)
+              input.accumulateGrad { d in
+                gemm(m: inChannels, n: columns, k: k, wt.baseAddress!, cols, beta: 1, d.baseAddress!)
+              }
             }
           }
         }
@@ -246,8 +243,29 @@ extension Tensor {
   }
 }
 
-/// Calls `body` with a pointer to `values`, or nil when there are none (an optional bias).
-func withOptionalPointer<R>(_ values: [Float]?, _ body: (UnsafePointer<Float>?) -> R) -> R {
-  guard let values else { return body(nil) }
-  return values.withUnsafeBufferPointer { body($0.baseAddress!) }
+/// Adds `values[r]` to every element of row `r` of a `rows x width` matrix (a per-channel bias in CNHW).
+func addPerRow(_ values: [Float], to matrix: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
+  values.withUnsafeBufferPointer { v in
+    parallelChunks(rows, grain: max(1, parallelGrain / width)) { range in
+      for r in range {
+        let row = matrix + r * width
+        let value = v[r]
+        for i in 0..<width { row[i] += value }
+      }
+    }
+  }
+}
+
+/// The sum of each row of a `rows x width` matrix (a per-channel bias gradient in CNHW).
+func sumPerRow(_ matrix: UnsafePointer<Float>, rows: Int, width: Int) -> [Float] {
+  uninitializedFloats(rows) { sums in
+    parallelChunks(rows, grain: max(1, parallelGrain / width)) { range in
+      for r in range {
+        let row = matrix + r * width
+        var total: Float = 0
+        for i in 0..<width { total += row[i] }
+        sums[r] = total
+      }
+    }
+  }
 }

@@ -1,5 +1,5 @@
-/// The geometry shared by a convolution and its transpose: an image side `[batch, channels, height, width]` and a
-/// patch side of `outputHeight x outputWidth` kernel positions. The im2col matrix has one row per
+/// The geometry shared by a convolution and its transpose: an image side `[channels, batch, height, width]` (CNHW)
+/// and a patch side of `outputHeight x outputWidth` kernel positions. The im2col matrix has one row per
 /// (channel, kernel row, kernel column) and one column per (image, output row, output column).
 struct ConvGeometry {
   let batch: Int
@@ -19,6 +19,11 @@ struct ConvGeometry {
   var patchSize: Int { channels * kernelHeight * kernelWidth }
   /// Columns of the im2col matrix: batch · outputHeight · outputWidth.
   var patchCount: Int { batch * outputHeight * outputWidth }
+  /// Whether the im2col matrix is the image itself: a 1x1 kernel with stride 1 and no padding.
+  var isIdentity: Bool {
+    kernelHeight == 1 && kernelWidth == 1 && strideHeight == 1 && strideWidth == 1 && paddingHeight == 0
+      && paddingWidth == 0 && outputHeight == height && outputWidth == width
+  }
   /// Whether the im2col matrix is big enough (64K values) for threads to pay off.
   var isLarge: Bool { patchSize * patchCount >= 1 << 16 && channels > 1 }
 
@@ -44,7 +49,7 @@ struct ConvGeometry {
             let valid = ConvGeometry.validRange(
               size: width, outputSize: outputWidth, stride: strideWidth, padding: paddingWidth, offset: kj)
             for b in 0..<batch {
-              let plane = image + (b * channels + c) * height * width
+              let plane = image + (c * batch + b) * height * width
               for oh in 0..<outputHeight {
                 let target = row + b * outputArea + oh * outputWidth
                 let ih = oh * strideHeight - paddingHeight + ki
@@ -82,7 +87,7 @@ struct ConvGeometry {
             let valid = ConvGeometry.validRange(
               size: width, outputSize: outputWidth, stride: strideWidth, padding: paddingWidth, offset: kj)
             for b in 0..<batch {
-              let plane = image + (b * channels + c) * height * width
+              let plane = image + (c * batch + b) * height * width
               for oh in 0..<outputHeight {
                 let ih = oh * strideHeight - paddingHeight + ki
                 guard ih >= 0, ih < height else { continue }
@@ -100,39 +105,4 @@ struct ConvGeometry {
       }
     }
   }
-}
-
-/// Moves the batch axis inside the channel axis: `[first, second, area]` -> `[second, first, area]`, between the
-/// NCHW layout and the `[channels, batch · area]` layout GEMM produces and consumes for a whole batch at once.
-/// Optionally adds a bias per `first` index, or adds into `target` instead of overwriting it.
-func swapBatchAndChannels(
-  _ source: UnsafePointer<Float>, _ target: UnsafeMutablePointer<Float>, first: Int, second: Int, area: Int,
-  biasPerFirst bias: UnsafePointer<Float>? = nil, accumulate: Bool = false
-) {
-  for i in 0..<first {
-    let value = bias?[i] ?? 0
-    for j in 0..<second {
-      let from = source + (i * second + j) * area
-      let to = target + (j * first + i) * area
-      if accumulate {
-        for p in 0..<area { to[p] += from[p] }
-      } else {
-        for p in 0..<area { to[p] = from[p] + value }
-      }
-    }
-  }
-}
-
-/// Sums `[batch, channels, area]` over batch and area into `channels` sums (a bias gradient).
-func sumPerChannel(_ values: UnsafePointer<Float>, batch: Int, channels: Int, area: Int) -> [Float] {
-  var sums = [Float](repeating: 0, count: channels)
-  for b in 0..<batch {
-    for c in 0..<channels {
-      let plane = values + (b * channels + c) * area
-      var total: Float = 0
-      for p in 0..<area { total += plane[p] }
-      sums[c] += total
-    }
-  }
-  return sums
 }

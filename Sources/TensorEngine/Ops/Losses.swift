@@ -35,37 +35,64 @@ public func softmaxCrossEntropy(logits: Tensor, targets: [Int]) throws -> Tensor
   if let bad = targets.first(where: { $0 < 0 || $0 >= classes }) {
     throw TensorError("softmaxCrossEntropy: target \(bad) outside 0..<\(classes)")
   }
-  // Softmax probabilities, kept for the backward pass: dLogits = (p - onehot) / positions.
+  // Softmax probabilities, kept for the backward pass: dLogits = (p - onehot) / positions. Each pass walks one
+  // class's row of a chunk of positions, so the loops run over contiguous memory whatever the layout; the chunks
+  // split over the engine's threads, each with its own partial sum (added in order, so the total is reproducible).
   var probabilities = [Float](repeating: 0, count: logits.count)
-  var total = 0.0
+  let chunks = spatial >= 2 * 512 ? EngineThreads.count : 1
+  var partial = [Double](repeating: 0, count: batch * chunks)
   logits.data.withUnsafeBufferPointer { x in
     probabilities.withUnsafeMutableBufferPointer { p in
-      for b in 0..<batch {
-        for s in 0..<spatial {
-          let base = b * classes * spatial + s
-          var maximum = -Float.infinity
-          for c in 0..<classes { maximum = Swift.max(maximum, x[base + c * spatial]) }
-          var sum: Float = 0
-          for c in 0..<classes {
-            let e = Foundation.exp(x[base + c * spatial] - maximum)
-            p[base + c * spatial] = e
-            sum += e
+      partial.withUnsafeMutableBufferPointer { totals in
+        parallelChunks(batch * chunks, parallel: true) { work in
+          for item in work {
+            let (b, chunk) = (item / chunks, item % chunks)
+            let range = spatial * chunk / chunks..<spatial * (chunk + 1) / chunks
+            let base = b * classes * spatial
+            var m = [Float](repeating: -Float.infinity, count: range.count)
+            var z = [Float](repeating: 0, count: range.count)
+            for c in 0..<classes {
+              let row = base + c * spatial + range.lowerBound
+              for s in 0..<range.count { m[s] = Swift.max(m[s], x[row + s]) }
+            }
+            for c in 0..<classes {
+              let row = base + c * spatial + range.lowerBound
+              for s in 0..<range.count {
+                let e = fastExp(x[row + s] - m[s])
+                p[row + s] = e
+                z[s] += e
+              }
+            }
+            for s in 0..<range.count { z[s] = 1 / z[s] }
+            for c in 0..<classes {
+              let row = base + c * spatial + range.lowerBound
+              for s in 0..<range.count { p[row + s] *= z[s] }
+            }
+            var sum = 0.0
+            for s in 0..<range.count {
+              let position = range.lowerBound + s
+              let target = targets[b * spatial + position]
+              sum += Double(m[s] - Foundation.log(z[s]) - x[base + target * spatial + position])
+            }
+            totals[item] = sum
           }
-          for c in 0..<classes { p[base + c * spatial] /= sum }
-          let target = targets[b * spatial + s]
-          total += Double(maximum + Foundation.log(sum) - x[base + target * spatial])
         }
       }
     }
   }
+  let total = partial.reduce(0, +)
   let loss = Float(total / Double(Swift.max(positions, 1)))
   return Tensor.record([loss], shape: [], inputs: [logits]) { result in
     let scale = result.grad![0] / Float(Swift.max(positions, 1))
-    for b in 0..<batch {
-      for s in 0..<spatial {
-        probabilities[b * classes * spatial + targets[b * spatial + s] * spatial + s] -= 1
+    logits.accumulateGrad { d in
+      probabilities.withUnsafeBufferPointer { p in
+        parallelChunks(d.count, grain: parallelGrain) { range in
+          for i in range { d[i] += p[i] * scale }
+        }
+      }
+      for b in 0..<batch {
+        for s in 0..<spatial { d[b * classes * spatial + targets[b * spatial + s] * spatial + s] -= scale }
       }
     }
-    logits.accumulateGrad(probabilities.map { $0 * scale })
   }
 }

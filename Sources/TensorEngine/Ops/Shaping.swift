@@ -32,6 +32,17 @@ extension Tensor {
     }
   }
 
+  /// The first two dimensions exchanged: `[N, C, H, W]` images (PyTorch's layout) to the engine's channel-major
+  /// `[C, N, H, W]`, and back. Only a reshape when either dimension is 1 (gray images, a single image).
+  /// - Throws: `TensorError` for tensors of rank below 2.
+  public func swappingFirstTwoAxes() throws -> Tensor {
+    guard rank >= 2 else { throw TensorError("swappingFirstTwoAxes: need rank >= 2, got \(shape)") }
+    var swapped = shape
+    swapped.swapAt(0, 1)
+    if shape[0] == 1 || shape[1] == 1 { return try reshaped(swapped) }
+    return try permuted([1, 0] + Array(2..<rank))
+  }
+
   /// Copies `values` of `shape` into the order given by `axes`, walking the output with an odometer of indices.
   private static func permute(_ values: [Float], shape: [Int], axes: [Int]) -> [Float] {
     let rank = shape.count

@@ -60,16 +60,18 @@ public final class Adam {
           firstMoments[index].withUnsafeMutableBufferPointer { m in
             secondMoments[index].withUnsafeMutableBufferPointer { v in
               maxSecondMoments[index].withUnsafeMutableBufferPointer { vMax in
-                for i in 0..<p.count {
-                  let gradient = g[i] + weightDecay * p[i]
-                  m[i] += (1 - beta1) * (gradient - m[i])  // torch's lerp_ form
-                  v[i] = beta2 * v[i] + (1 - beta2) * gradient * gradient
-                  var second = v[i]
-                  if amsgrad {
-                    vMax[i] = Swift.max(vMax[i], v[i])
-                    second = vMax[i]
+                parallelChunks(p.count, grain: parallelGrain) { range in
+                  for i in range {
+                    let gradient = g[i] + weightDecay * p[i]
+                    m[i] += (1 - beta1) * (gradient - m[i])  // torch's lerp_ form
+                    v[i] = beta2 * v[i] + (1 - beta2) * gradient * gradient
+                    var second = v[i]
+                    if amsgrad {
+                      vMax[i] = Swift.max(vMax[i], v[i])
+                      second = vMax[i]
+                    }
+                    p[i] -= stepSize * m[i] / (second.squareRoot() / correction2 + epsilon)
                   }
-                  p[i] -= stepSize * m[i] / (second.squareRoot() / correction2 + epsilon)
                 }
               }
             }

@@ -22,18 +22,18 @@ public final class VQVAE: Module {
       + prefixed("vector_quantization", quantizer.namedParameters) + prefixed("decoder", decoder.namedParameters)
   }
 
-  /// The encoder's continuous output z_e, `[B, D, H/4, W/4]`.
+  /// The encoder's continuous output z_e of NCHW images `[B, C, H, W]`, channel-major: `[D, B, H/4, W/4]`.
   public func encode(_ images: Tensor) throws -> Tensor {
     guard images.rank == 4, images.shape[1] == configuration.inChannels else {
       throw TensorError("VQVAE: expected [B, \(configuration.inChannels), H, W] images, got \(images.shape)")
     }
-    return try preQuantization(try encoder(images))
+    return try preQuantization(try encoder(try images.swappingFirstTwoAxes()))
   }
 
-  /// One pass: encode, quantize, decode.
+  /// One pass: encode, quantize, decode. The reconstruction is NCHW, like the images.
   public func callAsFunction(_ images: Tensor) throws -> (reconstruction: Tensor, quantization: Quantization) {
     let quantization = try quantizer(try encode(images))
-    return (try decoder(quantization.straightThrough), quantization)
+    return (try decoder(quantization.straightThrough).swappingFirstTwoAxes(), quantization)
   }
 
   /// The training loss: reconstruction MSE divided by the data variance, plus the quantizer's loss.
@@ -49,17 +49,18 @@ public final class VQVAE: Module {
   public func encodeIndices(_ images: Tensor) throws -> [Int] {
     try withoutGrad {
       let z = try encode(images)
-      let (b, d, h, w) = (z.shape[0], z.shape[1], z.shape[2], z.shape[3])
-      return try quantizer.nearestCodes(try z.permuted([0, 2, 3, 1]).reshaped([b * h * w, d]))
+      return try quantizer.nearestCodes(try z.reshaped([z.shape[0], z.count / z.shape[0]]))
     }
   }
 
-  /// Images decoded from code-index grids of `height x width` (no gradients recorded).
+  /// NCHW images decoded from code-index grids of `height x width` (no gradients recorded).
   /// - Throws: `TensorError` if an index is outside the codebook or the count does not fill the grids.
   public func decode(indices: [Int], batch: Int, height: Int, width: Int) throws -> Tensor {
     guard indices.count == batch * height * width else {
       throw TensorError("VQVAE.decode: \(indices.count) indices for \(batch) grids of \(height)x\(width)")
     }
-    return try withoutGrad { try decoder(try quantizer.lookup(indices, batch: batch, height: height, width: width)) }
+    return try withoutGrad {
+      try decoder(try quantizer.lookup(indices, batch: batch, height: height, width: width)).swappingFirstTwoAxes()
+    }
   }
 }

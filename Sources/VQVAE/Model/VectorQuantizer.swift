@@ -38,12 +38,13 @@ public final class VectorQuantizer: Module {
   public var count: Int { codebook.weight.shape[0] }
   public var dimension: Int { codebook.weight.shape[1] }
 
-  /// The index of the nearest code for each row of `vectors` (`[N, D]`): argmin of |z|² + |e|² - 2 z·e.
+  /// The index of the nearest code for each column of `vectors` (`[D, N]`, the channel-major encoder output):
+  /// argmin over codes of |z|² + |e|² - 2 z·e, with the products as one GEMM.
   public func nearestCodes(_ vectors: Tensor) throws -> [Int] {
     try withoutGrad {
       let table = codebook.weight
-      let products = try vectors.matmul(table, transposeRight: true)  // [N, K]
-      let (n, k, d) = (vectors.shape[0], count, dimension)
+      let products = try vectors.matmul(table, transposeSelf: true, transposeRight: true)  // [N, K]
+      let (n, k, d) = (vectors.shape[1], count, dimension)
       var codeNorms = [Float](repeating: 0, count: k)
       table.data.withUnsafeBufferPointer { e in
         for j in 0..<k { for i in 0..<d { codeNorms[j] += e[j * d + i] * e[j * d + i] } }
@@ -56,15 +57,14 @@ public final class VectorQuantizer: Module {
     }
   }
 
-  /// Quantizes encoder outputs `z` (`[B, D, H, W]`).
+  /// Quantizes channel-major encoder outputs `z` (`[D, B, H, W]`).
   /// - Throws: `TensorError` if `z` does not have D channels.
   public func callAsFunction(_ z: Tensor) throws -> Quantization {
-    guard z.rank == 4, z.shape[1] == dimension else {
-      throw TensorError("VectorQuantizer: expected [B, \(dimension), H, W] encoder outputs, got \(z.shape)")
+    guard z.rank == 4, z.shape[0] == dimension else {
+      throw TensorError("VectorQuantizer: expected [\(dimension), B, H, W] encoder outputs, got \(z.shape)")
     }
-    let (b, h, w) = (z.shape[0], z.shape[2], z.shape[3])
-    let flat = try z.permuted([0, 2, 3, 1]).reshaped([b * h * w, dimension])
-    let indices = try nearestCodes(flat)
+    let (b, h, w) = (z.shape[1], z.shape[2], z.shape[3])
+    let indices = try nearestCodes(try z.reshaped([dimension, b * h * w]))
     let quantized = try lookup(indices, batch: b, height: h, width: w)
     let codebookLoss = try meanSquaredError(quantized, z.detached())
     let commitmentLoss = try meanSquaredError(z, quantized.detached())
@@ -75,9 +75,9 @@ public final class VectorQuantizer: Module {
       codesUsed: used)
   }
 
-  /// The codes of `indices` laid out as decoder input `[batch, D, height, width]`.
+  /// The codes of `indices` laid out as channel-major decoder input `[D, batch, height, width]`.
   public func lookup(_ indices: [Int], batch: Int, height: Int, width: Int) throws -> Tensor {
-    try codebook(indices).reshaped([batch, height, width, dimension]).permuted([0, 3, 1, 2])
+    try codebook(indices).permuted([1, 0]).reshaped([dimension, batch, height, width])
   }
 
   /// Perplexity `exp(-Σ p log p)` and the number of distinct codes among `indices`.

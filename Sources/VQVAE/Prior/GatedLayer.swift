@@ -62,7 +62,8 @@ public final class GatedLayer: Module {
       v, padding: ConvPadding(top: p, bottom: mask == .a ? -1 : 0, left: p, right: p))
     let horizontal = try horizontalPreactivation(
       h, padding: ConvPadding(top: 0, bottom: 0, left: p, right: mask == .a ? -1 : 0))
-    let (vOut, hOut) = try gates(vertical: vertical, horizontal: horizontal, condition: condition)
+    let vOut = try vertical.gatedActivation(condition: condition)
+    let hOut = try horizontalOutput(try horizontal + verticalToHorizontal(vertical), condition: condition)
     return (vOut, residual ? try hOut + h : hOut)
   }
 
@@ -85,15 +86,10 @@ public final class GatedLayer: Module {
     try h.conv2d(weight: allowedTaps(horizontalStack.weight, axis: 3), bias: horizontalStack.bias, padding: padding)
   }
 
-  /// Both gates from the pre-activations at the same positions: the vertical output `tanh · σ` of `vertical`,
-  /// and the horizontal output `horiz_resid(tanh · σ)` of `horizontal + vert_to_horiz(vertical)` (without the
-  /// residual).
-  func gates(vertical: Tensor, horizontal: Tensor, condition: Tensor?) throws -> (Tensor, Tensor) {
-    let fed = try horizontal + verticalToHorizontal(vertical)
-    return (
-      try vertical.gatedActivation(condition: condition),
-      try horizontalResidual(try fed.gatedActivation(condition: condition))
-    )
+  /// The horizontal stack's output before the residual: `horiz_resid(tanh · σ)` of its full pre-activation `fed`
+  /// (its own plus `vert_to_horiz` of the vertical one at the same positions).
+  func horizontalOutput(_ fed: Tensor, condition: Tensor?) throws -> Tensor {
+    try horizontalResidual(try fed.gatedActivation(condition: condition))
   }
 
   /// The weight's taps that the mask allows: all of them for mask B; without the last row (`axis` 2) or column

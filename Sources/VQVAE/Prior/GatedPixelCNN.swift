@@ -55,9 +55,9 @@ public final class GatedPixelCNN: Module {
       + layers.enumerated().flatMap { prefixed("layers.\($0.offset)", $0.element.namedParameters) } + headNames
   }
 
-  /// The codes of `indices` (`batch` grids of `height x width`) as a `[batch, d, height, width]` map.
+  /// The codes of `indices` (`batch` grids of `height x width`) as a channel-major `[d, batch, height, width]` map.
   func embed(_ indices: [Int], batch: Int, height: Int, width: Int) throws -> Tensor {
-    try embedding(indices).reshaped([batch, height, width, configuration.dim]).permuted([0, 3, 1, 2])
+    try embedding(indices).permuted([1, 0]).reshaped([configuration.dim, batch, height, width])
   }
 
   /// The logits `[batch, K, height, width]` of every position given the codes before it (raster order).
@@ -66,6 +66,11 @@ public final class GatedPixelCNN: Module {
   ///   - labels: one class per grid for a conditional prior; ignored (may be nil) otherwise.
   /// - Throws: `TensorError` if an index or label is out of range or the counts do not fit.
   public func callAsFunction(_ indices: [Int], batch: Int, height: Int, width: Int, labels: [Int]?) throws -> Tensor {
+    try channelMajorLogits(indices, batch: batch, height: height, width: width, labels: labels).swappingFirstTwoAxes()
+  }
+
+  /// The logits as the engine computes them, `[K, batch, height, width]`.
+  func channelMajorLogits(_ indices: [Int], batch: Int, height: Int, width: Int, labels: [Int]?) throws -> Tensor {
     guard indices.count == batch * height * width else {
       throw TensorError("GatedPixelCNN: \(indices.count) indices for \(batch) grids of \(height)x\(width)")
     }
@@ -75,8 +80,8 @@ public final class GatedPixelCNN: Module {
     return try forward(try embed(indices, batch: batch, height: height, width: width), labels: labels)
   }
 
-  /// The logits of an already embedded batch `[batch, d, height, width]` (the causality test differentiates
-  /// through it).
+  /// The channel-major logits of an already embedded batch `[d, batch, height, width]` (the causality test
+  /// differentiates through it).
   func forward(_ x: Tensor, labels: [Int]?) throws -> Tensor {
     var (v, h) = (x, x)
     for layer in layers { (v, h) = try layer(v, h, condition: try layer.condition(for: labels)) }
@@ -88,11 +93,14 @@ public final class GatedPixelCNN: Module {
     head.count == 1 ? try head[0](h) : try head[1](try head[0](h).relu())
   }
 
-  /// Mean cross-entropy (nats) of the grids under the model, and the logits it came from.
+  /// Mean cross-entropy (nats) of the grids under the model, and the channel-major logits `[K, batch, height,
+  /// width]` it came from.
   public func loss(_ indices: [Int], batch: Int, height: Int, width: Int, labels: [Int]?) throws -> (
     loss: Tensor, logits: Tensor
   ) {
-    let logits = try self(indices, batch: batch, height: height, width: width, labels: labels)
-    return (try softmaxCrossEntropy(logits: logits, targets: indices), logits)
+    let logits = try channelMajorLogits(indices, batch: batch, height: height, width: width, labels: labels)
+    // [K, B, H, W] read as one image of B · H · W positions: the targets' order.
+    let positions = try logits.reshaped([1, configuration.codes, batch * height * width])
+    return (try softmaxCrossEntropy(logits: positions, targets: indices), logits)
   }
 }
