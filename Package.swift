@@ -1,6 +1,11 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+/// What every stage's executable is built on.
+let stage: [Target.Dependency] = [
+  "VQVAE", "CommandSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+]
+
 let package = Package(
   name: "vqvae-swift",
   platforms: [.macOS(.v13)],
@@ -10,6 +15,8 @@ let package = Package(
     .executable(name: "vqvae-bench", targets: ["VQVAEBench"]),
     .executable(name: "vqvae-train", targets: ["VQVAETrain"]),
     .executable(name: "extract-latents", targets: ["ExtractLatents"]),
+    .executable(name: "gated-pixelcnn", targets: ["GatedPixelCNNTrain"]),
+    .executable(name: "sample", targets: ["Sample"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
@@ -31,13 +38,13 @@ let package = Package(
         "TensorEngine", "VQVAE", "CBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 
-    .executableTarget(
-      name: "VQVAETrain",
-      dependencies: ["VQVAE", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-
-    .executableTarget(
-      name: "ExtractLatents",
-      dependencies: ["VQVAE", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+    // What the executables share: flag spellings.
+    .target(name: "CommandSupport", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
+    // One thin executable per stage of the pipeline.
+    .executableTarget(name: "VQVAETrain", dependencies: stage),
+    .executableTarget(name: "ExtractLatents", dependencies: stage),
+    .executableTarget(name: "GatedPixelCNNTrain", dependencies: stage),
+    .executableTarget(name: "Sample", dependencies: stage),
 
     .testTarget(
       name: "TensorEngineTests", dependencies: ["TensorEngine"], resources: [.copy("Fixtures")]),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandSupport
 import Foundation
 import VQVAE
 
@@ -28,27 +29,27 @@ struct ExtractLatents: ParsableCommand {
   var dataset: String?
 
   @Option(
-    name: [.customLong("data-dir"), .customLong("data_dir")],
+    name: .dashedAndUnderscored("data_dir"),
     help: ArgumentHelp("Dataset folder (default: the run's, or the dataset's default folder).", valueName: "dir"))
   var dataDir: String?
 
   @Option(
-    name: [.customLong("output-dir"), .customLong("output_dir")],
+    name: .dashedAndUnderscored("output_dir"),
     help: ArgumentHelp("Where the LATENT_BLOCK goes (default: <run>/latents).", valueName: "dir"))
   var outputDir: String?
 
   @Option(
-    name: [.customLong("batch-size"), .customLong("batch_size")],
+    name: .dashedAndUnderscored("batch_size"),
     help: ArgumentHelp("Images per encoder pass (default: 256).", valueName: "n"))
   var batchSize = 256
 
   @Option(
-    name: [.customLong("train-limit"), .customLong("train_limit")],
+    name: .dashedAndUnderscored("train_limit"),
     help: ArgumentHelp("Encode only the first N training images (default: all).", valueName: "n"))
   var trainLimit: Int?
 
   @Option(
-    name: [.customLong("test-limit"), .customLong("test_limit")],
+    name: .dashedAndUnderscored("test_limit"),
     help: ArgumentHelp("Encode only the first N test images (default: all).", valueName: "n"))
   var testLimit: Int?
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandSupport
 import Foundation
 import VQVAE
 
@@ -22,13 +23,13 @@ struct VQVAETrain: ParsableCommand {
       """)
 
   @Option(
-    name: .key(.dataset),
+    name: .dashedAndUnderscored(TrainingConfiguration.Key.dataset.rawValue),
     help: ArgumentHelp("FASHION_MNIST, MNIST, CIFAR10 or FOLDER, any case (default: FASHION_MNIST).", valueName: "name")
   )
   var dataset: String?
 
   @Option(
-    name: .key(.dataDir),
+    name: .dashedAndUnderscored(TrainingConfiguration.Key.dataDir.rawValue),
     help: ArgumentHelp(
       "Dataset folder (default: /usr/share/datasets/fashion-mnist for FASHION_MNIST, ./data otherwise).",
       valueName: "dir"))
@@ -38,12 +39,12 @@ struct VQVAETrain: ParsableCommand {
   var config: String?
 
   @Option(
-    name: .key(.outputDir),
+    name: .dashedAndUnderscored(TrainingConfiguration.Key.outputDir.rawValue),
     help: ArgumentHelp("Run folder (default: outputs/vqvae-<dataset>-<yyyyMMdd-HHmmss>).", valueName: "dir"))
   var outputDir: String?
 
   @Option(
-    name: .key(.seed),
+    name: .dashedAndUnderscored(TrainingConfiguration.Key.seed.rawValue),
     help: ArgumentHelp("Seed of the initial weights and the data order (default: \(defaults.seed)).", valueName: "n"))
   var seed: Int?
 
@@ -51,18 +52,18 @@ struct VQVAETrain: ParsableCommand {
   var resume: String?
 
   @Option(
-    name: .key(.saveEvery),
+    name: .dashedAndUnderscored(TrainingConfiguration.Key.saveEvery.rawValue),
     help: ArgumentHelp("Updates between checkpoints; 0: final only (default: \(defaults.saveEvery)).", valueName: "n"))
   var saveEvery: Int?
 
   @Option(
-    name: .key(.evalEvery),
+    name: .dashedAndUnderscored(TrainingConfiguration.Key.evalEvery.rawValue),
     help: ArgumentHelp(
       "Updates between test evaluations; 0: at the end only (default: \(defaults.evalEvery)).", valueName: "n"))
   var evalEvery: Int?
 
   @Option(
-    name: .key(.evalBatches),
+    name: .dashedAndUnderscored(TrainingConfiguration.Key.evalBatches.rawValue),
     help: ArgumentHelp(
       "Test batches of \(Evaluation.defaultBatchSize) per evaluation during training (default: all; the final "
         + "evaluation uses all).",
@@ -70,58 +71,63 @@ struct VQVAETrain: ParsableCommand {
   var evalBatches: Int?
 
   @Option(
-    name: .key(.trainLimit), help: ArgumentHelp("Use only the first N training images (default: all).", valueName: "n"))
+    name: .dashedAndUnderscored(TrainingConfiguration.Key.trainLimit.rawValue),
+    help: ArgumentHelp("Use only the first N training images (default: all).", valueName: "n"))
   var trainLimit: Int?
 
   @Option(
-    name: .key(.testLimit), help: ArgumentHelp("Use only the first N test images (default: all).", valueName: "n"))
+    name: .dashedAndUnderscored(TrainingConfiguration.Key.testLimit.rawValue),
+    help: ArgumentHelp("Use only the first N test images (default: all).", valueName: "n"))
   var testLimit: Int?
 
   @Option(
-    name: .key(.batchSize), help: ArgumentHelp("Images per update (default: \(defaults.batchSize)).", valueName: "n"))
+    name: .dashedAndUnderscored(TrainingConfiguration.Key.batchSize.rawValue),
+    help: ArgumentHelp("Images per update (default: \(defaults.batchSize)).", valueName: "n"))
   var batchSize: Int?
 
   @Option(
-    name: .key(.updates), help: ArgumentHelp("Updates in the whole run (default: \(defaults.updates)).", valueName: "n")
+    name: .dashedAndUnderscored(TrainingConfiguration.Key.updates.rawValue),
+    help: ArgumentHelp("Updates in the whole run (default: \(defaults.updates)).", valueName: "n")
   )
   var nUpdates: Int?
 
   @Option(
-    name: .key(.hiddens),
+    name: .dashedAndUnderscored(TrainingConfiguration.Key.hiddens.rawValue),
     help: ArgumentHelp("Encoder/decoder channels, even (default: \(defaults.model.hiddens)).", valueName: "n"))
   var nHiddens: Int?
 
   @Option(
-    name: .key(.residualHiddens),
+    name: .dashedAndUnderscored(TrainingConfiguration.Key.residualHiddens.rawValue),
     help: ArgumentHelp("Channels inside residual layers (default: \(defaults.model.residualHiddens)).", valueName: "n"))
   var nResidualHiddens: Int?
 
   @Option(
-    name: .key(.residualLayers),
+    name: .dashedAndUnderscored(TrainingConfiguration.Key.residualLayers.rawValue),
     help: ArgumentHelp("Residual layers per stack (default: \(defaults.model.residualLayers)).", valueName: "n"))
   var nResidualLayers: Int?
 
   @Option(
-    name: .key(.embeddingDim),
+    name: .dashedAndUnderscored(TrainingConfiguration.Key.embeddingDim.rawValue),
     help: ArgumentHelp("Codebook vector dimension D (default: \(defaults.model.embeddingDim)).", valueName: "n"))
   var embeddingDim: Int?
 
   @Option(
-    name: .key(.embeddings),
+    name: .dashedAndUnderscored(TrainingConfiguration.Key.embeddings.rawValue),
     help: ArgumentHelp("Codebook size K (default: \(defaults.model.embeddings)).", valueName: "n"))
   var nEmbeddings: Int?
 
   @Option(
-    name: .key(.beta), help: ArgumentHelp("Commitment loss weight (default: \(defaults.model.beta)).", valueName: "x"))
+    name: .dashedAndUnderscored(TrainingConfiguration.Key.beta.rawValue),
+    help: ArgumentHelp("Commitment loss weight (default: \(defaults.model.beta)).", valueName: "x"))
   var beta: Float?
 
   @Option(
-    name: .key(.learningRate),
+    name: .dashedAndUnderscored(TrainingConfiguration.Key.learningRate.rawValue),
     help: ArgumentHelp("Adam (amsgrad) learning rate (default: \(defaults.learningRate)).", valueName: "x"))
   var learningRate: Float?
 
   @Option(
-    name: .key(.logInterval),
+    name: .dashedAndUnderscored(TrainingConfiguration.Key.logInterval.rawValue),
     help: ArgumentHelp("Updates per metrics line (default: \(defaults.logInterval)).", valueName: "n"))
   var logInterval: Int?
 
@@ -188,13 +194,5 @@ struct VQVAETrain: ParsableCommand {
       }
       throw ExitCode(128 + (StopSignal.pending ?? SIGINT))
     }
-  }
-}
-
-extension NameSpecification {
-  /// The dashed flag of a configuration key, plus the PyTorch repo's underscore spelling where that differs.
-  fileprivate static func key(_ key: TrainingConfiguration.Key) -> NameSpecification {
-    let dashed = String(key.flag.dropFirst(2))
-    return dashed == key.rawValue ? [.customLong(dashed)] : [.customLong(dashed), .customLong(key.rawValue)]
   }
 }

@@ -50,7 +50,9 @@ final class TrainingRunTests: XCTestCase {
     XCTAssertEqual(try Support.tensorBits(summary.checkpointPath), expected)
 
     // Each training line appears once; the partial interval cut off at update 3 is not logged.
-    let records = try MetricsLog(path: RunFolder(path: output("interrupted")).metricsPath, keepingThrough: 6).records
+    let records = try MetricsLog<MetricsRecord>(
+      path: RunFolder(path: output("interrupted")).metricsPath, keepingThrough: 6
+    ).records
     XCTAssertEqual(records.filter { $0.split == "train" }.map(\.update), [2, 4, 6])
   }
 

@@ -12,6 +12,7 @@ enum JSONScalar {
   case string(String)
   /// A JSON array of integers, on one line.
   case integers([Int])
+  case boolean(Bool)
   case null
 
   var text: String {
@@ -23,6 +24,7 @@ enum JSONScalar {
     case .rounded(let value): value.isFinite ? String(format: "%.6g", value) : "null"
     case .string(let value): JSONText.quote(value)
     case .integers(let values): "[" + values.map(String.init).joined(separator: ", ") + "]"
+    case .boolean(let value): value ? "true" : "false"
     case .null: "null"
     }
   }

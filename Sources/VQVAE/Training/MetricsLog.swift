@@ -1,7 +1,20 @@
 import Foundation
 
-/// One line of `metrics.jsonl`: the averages over one log interval of training, or one evaluation of the test split.
-public struct MetricsRecord: Equatable, Sendable {
+/// One line of a `metrics.jsonl`: written as one JSON object, read back when a run resumes.
+public protocol MetricsLine: Sendable {
+  /// `"train"` or `"test"`.
+  var split: String { get }
+  /// Updates done when the line was written.
+  var update: Int { get }
+  /// The line as one JSON object (no newline).
+  var json: String { get }
+  /// Reads a line back from its parsed JSON object; nil if a field is missing.
+  init?(json object: [String: Any])
+}
+
+/// One line of the VQ-VAE's `metrics.jsonl`: the averages over one log interval of training, or one evaluation of
+/// the test split.
+public struct MetricsRecord: MetricsLine, Equatable {
   /// `"train"` or `"test"`.
   public var split: String
   /// Updates done when the line was written.
@@ -31,7 +44,7 @@ public struct MetricsRecord: Equatable, Sendable {
   }
 
   /// The record as one line of JSON (no newline).
-  var json: String {
+  public var json: String {
     var fields: [(String, JSONScalar)] = [
       ("split", .string(split)), ("update", .integer(update)), ("loss", .rounded(loss)),
       ("recon_error", .rounded(reconstructionError)), ("perplexity", .rounded(perplexity)),
@@ -50,7 +63,7 @@ public struct MetricsRecord: Equatable, Sendable {
   }
 
   /// Reads a record back from a parsed line; nil if a field is missing (values written as null read as NaN).
-  init?(json object: [String: Any]) {
+  public init?(json object: [String: Any]) {
     func number(_ key: String) -> Double? {
       if object[key] is NSNull { return .nan }
       return (object[key] as? NSNumber)?.doubleValue
@@ -67,11 +80,11 @@ public struct MetricsRecord: Equatable, Sendable {
 
 /// `metrics.jsonl`, appended to one line at a time (each line reaches the file at once, so a killed run keeps
 /// everything it logged), with the records kept in memory for the loss plot.
-public final class MetricsLog {
+public final class MetricsLog<Record: MetricsLine> {
   /// The file.
   public let path: String
   /// Every record in the file, oldest first.
-  public private(set) var records: [MetricsRecord] = []
+  public private(set) var records: [Record] = []
   private let handle: FileHandle
 
   /// Opens the log of a run. A new run (`keepingThrough` nil) starts an empty file; a resumed run keeps the lines up
@@ -83,7 +96,7 @@ public final class MetricsLog {
     if let update, let text = try? String(contentsOfFile: path, encoding: .utf8) {
       for line in text.split(separator: "\n") {
         guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-          let record = MetricsRecord(json: object), record.update <= update
+          let record = Record(json: object), record.update <= update
         else { continue }
         records.append(record)
         kept += line + "\n"
@@ -99,7 +112,7 @@ public final class MetricsLog {
 
   /// Appends `record` as one line.
   /// - Throws: `TrainingError` if the write fails (disk full, folder gone).
-  public func append(_ record: MetricsRecord) throws {
+  public func append(_ record: Record) throws {
     do {
       try handle.write(contentsOf: Data((record.json + "\n").utf8))
     } catch {

@@ -47,18 +47,26 @@ public struct RunFolder: Sendable {
   /// - Throws: `TrainingError` if it already holds files or cannot be created or written.
   public static func create(_ path: String) throws -> RunFolder {
     let folder = RunFolder(path: path)
+    try prepareEmptyFolder(path, subfolders: [folder.checkpointsPath, folder.imagesPath]) { entries in
+      entries.contains("config.json") ? "; to continue that run, use --resume \(path)" : ""
+    }
+    return folder
+  }
+
+  /// Makes `path` and its `subfolders`, refusing a file or a folder that already holds something (`hint` says what
+  /// to do about its entries).
+  /// - Throws: `TrainingError` naming the folder.
+  static func prepareEmptyFolder(_ path: String, subfolders: [String], hint: ([String]) -> String) throws {
     var isDirectory: ObjCBool = false
     if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
       guard isDirectory.boolValue else { throw TrainingError("output folder \(path) is a file") }
       let entries = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
       guard entries.isEmpty else {
-        let hint = entries.contains("config.json") ? "; to continue that run, use --resume \(path)" : ""
-        throw TrainingError("output folder \(path) is not empty; choose a new --output-dir\(hint)")
+        throw TrainingError("output folder \(path) is not empty; choose a new --output-dir\(hint(entries))")
       }
     }
-    for sub in [folder.checkpointsPath, folder.imagesPath] { try makeDirectories(sub, for: path) }
+    for sub in subfolders { try makeDirectories(sub, for: path) }
     guard access(path, W_OK) == 0 else { throw TrainingError("output folder \(path) is not writable") }
-    return folder
   }
 
   /// `mkdir -p`, with errno's reason in the error (Foundation's only says "error 512"); `runPath` is the output

@@ -63,7 +63,7 @@ public final class Trainer {
   /// The order of the training images.
   public private(set) var sampler: BatchSampler
 
-  private let metrics: MetricsLog
+  private let metrics: MetricsLog<MetricsRecord>
   private let sample: ReconstructionSample
   /// The configuration and data facts as one JSON line, stored in every checkpoint.
   private let configurationJSON: String

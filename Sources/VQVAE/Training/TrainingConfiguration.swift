@@ -1,13 +1,5 @@
 import Foundation
 
-/// Where a configuration value came from, so that an error can name the flag or the file.
-public enum ConfigOrigin: Equatable, Sendable {
-  /// A JSON file: a `--config` file, or the configuration stored in a checkpoint.
-  case file(String)
-  /// A command-line flag.
-  case flag
-}
-
 /// Everything a training run is set up from: data, model, optimiser and schedule.
 ///
 /// The keys are the classic PyTorch repo's flag names (`batch_size`, `n_hiddens`, `learning_rate` ...): the keys of
@@ -41,7 +33,10 @@ public struct TrainingConfiguration: Sendable {
 
   /// Keys that a saved `config.json` records about the run but that are not settings: accepted and skipped, so a
   /// run's `config.json` can be passed back as `--config`. (`in_channels` comes from the data.)
-  static let recordedKeys: Set<String> = ["in_channels", "optimizer", "train_count", "test_count", "data_variance"]
+  /// A pipeline config's `"prior"` object is gated-pixelcnn's, skipped here too.
+  static let recordedKeys: Set<String> = [
+    "in_channels", "optimizer", "train_count", "test_count", "data_variance", "prior",
+  ]
 
   /// The dataset to train on.
   public var dataset: DatasetName = .fashionMNIST
@@ -94,55 +89,33 @@ public struct TrainingConfiguration: Sendable {
   /// Sets `key` from a JSON or flag value, checking its type (a dataset name must be known).
   /// - Throws: `TrainingError` naming the key and its origin.
   public mutating func set(_ key: Key, to value: ConfigValue, from origin: ConfigOrigin) throws {
-    let name = Self.describe(key, origin)
-    func integer() throws -> Int {
-      switch value {
-      case .integer(let number): return number
-      case .number(let number) where number.rounded() == number && abs(number) < 0x1p62: return Int(number)
-      default: throw TrainingError("\(name) must be an integer, got \(value)")
-      }
-    }
-    func optionalInteger() throws -> Int? { value == .null ? nil : try integer() }
-    func float() throws -> Float {
-      switch value {
-      case .integer(let number): return Float(number)
-      case .number(let number): return Float(number)
-      default: throw TrainingError("\(name) must be a number, got \(value)")
-      }
-    }
-    func optionalString() throws -> String? {
-      switch value {
-      case .string(let text): return text
-      case .null: return nil
-      default: throw TrainingError("\(name) must be a string, got \(value)")
-      }
-    }
+    let name = origin.describe(key.rawValue, flag: key.flag)
     switch key {
     case .dataset:
-      guard case .string(let text) = value else { throw TrainingError("\(name) must be a string, got \(value)") }
+      guard let text = try value.optionalString(name) else { throw TrainingError("\(name) must be a string, got null") }
       guard let dataset = DatasetName(parsing: text) else {
         let known = DatasetName.allCases.map(\.rawValue).joined(separator: ", ")
         throw TrainingError("\(name): unknown dataset '\(text)'; choose one of \(known) (any case)")
       }
       self.dataset = dataset
-    case .dataDir: dataDir = try optionalString()
-    case .outputDir: outputDir = try optionalString()
-    case .seed: seed = try integer()
-    case .batchSize: batchSize = try integer()
-    case .updates: updates = try integer()
-    case .hiddens: model.hiddens = try integer()
-    case .residualHiddens: model.residualHiddens = try integer()
-    case .residualLayers: model.residualLayers = try integer()
-    case .embeddingDim: model.embeddingDim = try integer()
-    case .embeddings: model.embeddings = try integer()
-    case .beta: model.beta = try float()
-    case .learningRate: learningRate = try float()
-    case .logInterval: logInterval = try integer()
-    case .saveEvery: saveEvery = try integer()
-    case .evalEvery: evalEvery = try integer()
-    case .evalBatches: evalBatches = try optionalInteger()
-    case .trainLimit: trainLimit = try optionalInteger()
-    case .testLimit: testLimit = try optionalInteger()
+    case .dataDir: dataDir = try value.optionalString(name)
+    case .outputDir: outputDir = try value.optionalString(name)
+    case .seed: seed = try value.integer(name)
+    case .batchSize: batchSize = try value.integer(name)
+    case .updates: updates = try value.integer(name)
+    case .hiddens: model.hiddens = try value.integer(name)
+    case .residualHiddens: model.residualHiddens = try value.integer(name)
+    case .residualLayers: model.residualLayers = try value.integer(name)
+    case .embeddingDim: model.embeddingDim = try value.integer(name)
+    case .embeddings: model.embeddings = try value.integer(name)
+    case .beta: model.beta = try value.float(name)
+    case .learningRate: learningRate = try value.float(name)
+    case .logInterval: logInterval = try value.integer(name)
+    case .saveEvery: saveEvery = try value.integer(name)
+    case .evalEvery: evalEvery = try value.integer(name)
+    case .evalBatches: evalBatches = try value.optionalInteger(name)
+    case .trainLimit: trainLimit = try value.optionalInteger(name)
+    case .testLimit: testLimit = try value.optionalInteger(name)
     }
     origins[key] = origin
   }
@@ -151,29 +124,21 @@ public struct TrainingConfiguration: Sendable {
   /// - Throws: `TrainingError` naming the file (and the key) if it cannot be read, is not a JSON object, has an
   ///   unknown key or a value of the wrong type.
   public mutating func apply(contentsOf path: String) throws {
-    guard FileManager.default.fileExists(atPath: path) else { throw TrainingError("\(path): config file not found") }
-    let data: Data
-    do {
-      data = try Data(contentsOf: URL(fileURLWithPath: path))
-    } catch {
-      throw TrainingError("\(path): cannot read the config file: \((error as NSError).localizedDescription)")
-    }
-    try apply(json: data, source: path)
+    try apply(ConfigFile.entries(try ConfigFile.object(at: path)), source: path)
   }
 
   /// Applies every key of the JSON object in `data`; `source` names it in errors.
   mutating func apply(json data: Data, source: String) throws {
-    let object = try JSONText.parseObject(data, source: source)
-    for (name, raw) in object.sorted(by: { $0.key < $1.key }) {
-      let value = ConfigValue(json: raw)
+    try apply(ConfigFile.entries(try JSONText.parseObject(data, source: source)), source: source)
+  }
+
+  private mutating func apply(_ entries: [(String, ConfigValue)], source: String) throws {
+    for (name, value) in entries {
       if let key = Key(rawValue: name) {
         try set(key, to: value, from: .file(source))
       } else if name == "in_channels" {
         // Recorded from the data; read back so that a resumed run can check its data against it.
-        guard case .integer(let channels) = value else {
-          throw TrainingError("\(source): in_channels must be an integer, got \(value)")
-        }
-        model.inChannels = channels
+        model.inChannels = try value.integer("\(source): in_channels")
       } else if !Self.recordedKeys.contains(name) {
         let known = Key.allCases.map(\.rawValue).joined(separator: ", ")
         throw TrainingError("\(source): unknown key '\(name)'; known keys: \(known)")
@@ -207,13 +172,8 @@ public struct TrainingConfiguration: Sendable {
   }
 
   /// How an error names `key`: by its flag, by file and key, or by key alone for a default.
-  public func describe(_ key: Key) -> String { origins[key].map { Self.describe(key, $0) } ?? key.rawValue }
-
-  private static func describe(_ key: Key, _ origin: ConfigOrigin) -> String {
-    switch origin {
-    case .flag: key.flag
-    case .file(let path): "\(path): \(key.rawValue)"
-    }
+  public func describe(_ key: Key) -> String {
+    origins[key].map { $0.describe(key.rawValue, flag: key.flag) } ?? key.rawValue
   }
 
   /// The settings as JSON fields, in key order, followed by `in_channels` and the optimiser.

@@ -1,0 +1,115 @@
+import ArgumentParser
+import CommandSupport
+import Foundation
+import VQVAE
+
+/// `sample --grid 10x10`: draws code-index grids from a trained prior, decodes them with the VQ-VAE, and writes
+/// them as one PNG.
+@main
+struct Sample: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "sample",
+    abstract: "Sample new images: draw code grids from the prior, decode them with the VQ-VAE, write a PNG grid.",
+    discussion: """
+      With a class-conditional prior each row of the grid shows one class, cycling through the classes, unless \
+      --class fixes one. The PNG follows torchvision's make_grid layout (2-pixel border: 10x10 images of 32x32 \
+      make 342x342). The same seed gives the same PNG.
+      """)
+
+  @Option(
+    help: ArgumentHelp(
+      "A vqvae-train run folder or .safetensors checkpoint (default: the one the prior's latents came from, "
+        + "else the newest finished run).", valueName: "run-dir-or-file"))
+  var vqvae: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "A prior folder, a run folder (its prior/) or a .safetensors prior (default: the newest run's prior/).",
+      valueName: "dir-or-file"))
+  var prior: String?
+
+  @Option(help: ArgumentHelp("Rows x columns of images (default: 10x10).", valueName: "RxC"))
+  var grid = "10x10"
+
+  @Option(
+    name: [.customLong("class"), .customLong("label")],
+    help: ArgumentHelp("The class of every image (default: one class per row).", valueName: "n"))
+  var fixedClass: Int?
+
+  @Option(
+    help: ArgumentHelp(
+      "Divides the logits: < 1 sharper, > 1 more varied, 0 always the most likely code (default: 1).",
+      valueName: "t"))
+  var temperature: Float = 1
+
+  @Option(
+    name: .dashedAndUnderscored("top_k"),
+    help: ArgumentHelp("Draw only from the k most likely codes at each position (default: all).", valueName: "k"))
+  var topK: Int?
+
+  @Option(help: ArgumentHelp("Seed of the sampler (default: 0).", valueName: "n"))
+  var seed: UInt64 = 0
+
+  @Option(help: ArgumentHelp("The PNG to write (default: <run>/samples.png).", valueName: "file.png"))
+  var out: String?
+
+  @Option(
+    name: .dashedAndUnderscored("save_indices"),
+    help: ArgumentHelp(
+      "Also save the sampled code grids as an int64 .npy (N, 8, 8) (default: no).", valueName: "file.npy"))
+  var saveIndices: String?
+
+  /// Rows and columns of `--grid`.
+  private var shape: (rows: Int, columns: Int)? {
+    let parts = grid.lowercased().split(separator: "x", omittingEmptySubsequences: false)
+    guard parts.count == 2, let rows = Int(parts[0]), let columns = Int(parts[1]) else { return nil }
+    return (rows, columns)
+  }
+
+  func validate() throws {
+    guard let (rows, columns) = shape else {
+      throw ValidationError("--grid must be ROWSxCOLUMNS, such as 10x10; got '\(grid)'")
+    }
+    guard (1...100).contains(rows), (1...100).contains(columns) else {
+      throw ValidationError("--grid needs 1 to 100 rows and columns, got \(rows)x\(columns)")
+    }
+    do { try SamplingOptions(temperature: temperature, topK: topK).validate() } catch let error as TrainingError {
+      throw ValidationError(error.message)
+    }
+    if let out, !out.lowercased().hasSuffix(".png") {
+      throw ValidationError("--out must name a .png file, got '\(out)'")
+    }
+    if let saveIndices, !saveIndices.hasSuffix(".npy") {
+      throw ValidationError("--save-indices must name a .npy file, got '\(saveIndices)'")
+    }
+  }
+
+  func run() throws {
+    let priorPath = try PriorFolder.finalCheckpoint(prior)
+    let priorCheckpoint = try PriorCheckpoint(contentsOf: priorPath)
+    // The VQ-VAE: the flag's, else the one whose latents the prior learnt from, else the newest run's.
+    let recorded = priorCheckpoint.vqvaeCheckpoint.flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
+    let (run, vqvaePath) = try RunFolder.finalCheckpoint(vqvae ?? recorded)
+    let model = try TrainingCheckpoint(contentsOf: vqvaePath).model()
+    let (rows, columns) = shape!
+    print("sample: prior \(priorPath) (update \(priorCheckpoint.update)), VQ-VAE \(vqvaePath)")
+
+    let start = DispatchTime.now().uptimeNanoseconds
+    let samples = try SampleGrid(
+      prior: try priorCheckpoint.model(), vqvae: model, rows: rows, columns: columns, fixedClass: fixedClass,
+      options: SamplingOptions(temperature: temperature, topK: topK), seed: seed)
+    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+    let path = out ?? (run.path as NSString).appendingPathComponent("samples.png")
+    try samples.image.write(to: path)
+    if let saveIndices { try NPY.write(samples.indices, shape: [rows * columns, 8, 8], to: saveIndices) }
+
+    let classes = samples.labels.map { labels in
+      fixedClass.map { "class \($0)" }
+        ?? "classes by row: \(labels.enumerated().filter { $0.offset % columns == 0 }.map { String($0.element) }.joined(separator: " "))"
+    }
+    print(
+      String(format: "%d images (%dx%d) sampled and decoded in %.2f s", rows * columns, rows, columns, seconds)
+        + (classes.map { "; \($0)" } ?? ""))
+    print("written to: \(path)" + (saveIndices.map { " and \($0)" } ?? ""))
+  }
+}

@@ -1,0 +1,66 @@
+import Foundation
+
+/// The folder a prior's training run leaves behind, `<run>/prior/` by default:
+///
+///     config.json                      the effective configuration
+///     checkpoints/prior.safetensors    the final weights; prior-<update>.safetensors along the way
+///     metrics.jsonl                    one JSON object per log interval and per evaluation
+///     images/loss.png                  train and test bits per latent, redrawn at each evaluation
+///     images/samples.png               a 10x10 grid of decoded samples (one class per row), drawn after training
+///     summary.json                     the final figures
+public struct PriorFolder: Sendable {
+  /// The folder's path, as given.
+  public let path: String
+
+  public init(path: String) { self.path = path }
+
+  public var configPath: String { file("config.json") }
+  public var metricsPath: String { file("metrics.jsonl") }
+  public var summaryPath: String { file("summary.json") }
+  public var checkpointsPath: String { file("checkpoints") }
+  public var imagesPath: String { file("images") }
+  public var lossPlotPath: String { file("images/loss.png") }
+  public var samplesPath: String { file("images/samples.png") }
+
+  /// `checkpoints/prior-<update>.safetensors`, or the final `checkpoints/prior.safetensors` for nil.
+  public func checkpointPath(update: Int?) -> String {
+    file("checkpoints/prior\(update.map { "-\($0)" } ?? "").safetensors")
+  }
+
+  private func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
+
+  /// Creates the folder with its `checkpoints/` and `images/`.
+  /// - Throws: `TrainingError` if it already holds files or cannot be created or written.
+  public static func create(_ path: String) throws -> PriorFolder {
+    let folder = PriorFolder(path: path)
+    try RunFolder.prepareEmptyFolder(path, subfolders: [folder.checkpointsPath, folder.imagesPath]) { _ in
+      "; it holds an earlier prior (delete it to train again)"
+    }
+    return folder
+  }
+
+  /// Resolves a `--prior` argument: a `.safetensors` file, a prior folder (its final checkpoint), a run folder (its
+  /// `prior/`), or nil for the newest finished run's prior.
+  /// - Throws: `TrainingError` if there is no final prior checkpoint there.
+  public static func finalCheckpoint(_ target: String?) throws -> String {
+    if let target, target.hasSuffix(".safetensors") {
+      guard FileManager.default.fileExists(atPath: target) else { throw TrainingError("\(target): file not found") }
+      return target
+    }
+    let folder: PriorFolder
+    if let target {
+      let direct = PriorFolder(path: target)
+      let inRun = PriorFolder(path: (target as NSString).appendingPathComponent("prior"))
+      folder = FileManager.default.fileExists(atPath: direct.checkpointsPath) ? direct : inRun
+    } else {
+      folder = PriorFolder(path: (try RunFolder.latest().path as NSString).appendingPathComponent("prior"))
+    }
+    let path = folder.checkpointPath(update: nil)
+    guard FileManager.default.fileExists(atPath: path) else {
+      throw TrainingError(
+        "no trained prior at \(path); train one with gated-pixelcnn --dataset LATENT_BLOCK"
+          + (target == nil ? " (the newest run under outputs/ has none)" : ""))
+    }
+    return path
+  }
+}
