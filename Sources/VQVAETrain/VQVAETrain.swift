@@ -131,6 +131,33 @@ struct VQVAETrain: ParsableCommand {
     help: ArgumentHelp("Updates per metrics line (default: \(defaults.logInterval)).", valueName: "n"))
   var logInterval: Int?
 
+  @Option(
+    name: .dashedAndUnderscored(TrainingConfiguration.Key.codebookUpdate.rawValue),
+    help: ArgumentHelp(
+      "How the codebook learns: loss (the codebook loss, through Adam) or ema (moving averages of its encoder "
+        + "outputs; no codebook loss) (default: \(defaults.codebook.update.rawValue)).", valueName: "loss|ema"))
+  var codebookUpdate: String?
+
+  @Option(
+    name: .dashedAndUnderscored(TrainingConfiguration.Key.emaDecay.rawValue),
+    help: ArgumentHelp(
+      "Decay of the codebook's moving averages, in (0, 1) (default: \(defaults.codebook.emaDecay)).", valueName: "x"))
+  var emaDecay: Float?
+
+  @Option(
+    name: .dashedAndUnderscored(TrainingConfiguration.Key.codebookInit.rawValue),
+    help: ArgumentHelp(
+      "How the codebook starts: uniform(-1/K, 1/K), or kmeans on the encoder outputs of the first batches "
+        + "(default: \(defaults.codebook.initialization.rawValue)).", valueName: "uniform|kmeans"))
+  var codebookInit: String?
+
+  @Option(
+    name: .dashedAndUnderscored(TrainingConfiguration.Key.deadCodeThreshold.rawValue),
+    help: ArgumentHelp(
+      "Restart a code from an encoder output of the batch when its moving-average usage falls below this many "
+        + "assignments per batch; 0: never (default: \(defaults.codebook.deadCodeThreshold)).", valueName: "x"))
+  var deadCodeThreshold: Float?
+
   /// The flags that were given, as configuration values.
   private var overrides: [(TrainingConfiguration.Key, ConfigValue)] {
     let integers: [(TrainingConfiguration.Key, Int?)] = [
@@ -139,9 +166,12 @@ struct VQVAETrain: ParsableCommand {
       (.hiddens, nHiddens), (.residualHiddens, nResidualHiddens), (.residualLayers, nResidualLayers),
       (.embeddingDim, embeddingDim), (.embeddings, nEmbeddings), (.logInterval, logInterval),
     ]
-    let numbers: [(TrainingConfiguration.Key, Float?)] = [(.beta, beta), (.learningRate, learningRate)]
+    let numbers: [(TrainingConfiguration.Key, Float?)] = [
+      (.beta, beta), (.learningRate, learningRate), (.emaDecay, emaDecay), (.deadCodeThreshold, deadCodeThreshold),
+    ]
     let strings: [(TrainingConfiguration.Key, String?)] = [
-      (.dataset, dataset), (.dataDir, dataDir), (.outputDir, outputDir),
+      (.dataset, dataset), (.dataDir, dataDir), (.outputDir, outputDir), (.codebookUpdate, codebookUpdate),
+      (.codebookInit, codebookInit),
     ]
     return strings.compactMap { key, value in value.map { (key, .string($0)) } }
       + integers.compactMap { key, value in value.map { (key, .integer($0)) } }
@@ -160,6 +190,12 @@ struct VQVAETrain: ParsableCommand {
       "model: \(trainer.model.parameterCount) parameters (n_hiddens \(model.hiddens), K \(model.embeddings) x D "
         + "\(model.embeddingDim)); batch \(settings.batchSize), \(settings.updates) updates, Adam(amsgrad) lr "
         + "\(settings.learningRate), seed \(settings.seed)")
+    let codebook = settings.codebook
+    print(
+      "codebook: \(codebook.update == .ema ? "EMA updates (decay \(codebook.emaDecay))" : "learnt from its loss"), "
+        + "\(codebook.initialization == .kmeans ? "k-means" : "uniform") start, "
+        + (codebook.deadCodeThreshold > 0
+          ? "dead codes (usage < \(codebook.deadCodeThreshold) per batch) restarted" : "no restarts"))
     print("run folder: \(trainer.folder.path)" + (trainer.update > 0 ? " (resuming at update \(trainer.update))" : ""))
 
     let reporter = ProgressReporter()

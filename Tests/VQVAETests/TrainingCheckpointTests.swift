@@ -35,7 +35,7 @@ final class TrainingCheckpointTests: XCTestCase {
     configuration.model = model.configuration
     let path = (folder as NSString).appendingPathComponent("c.safetensors")
     try TrainingCheckpoint.write(
-      to: path, update: 2, model: model, optimizer: optimizer, sampler: sampler,
+      to: path, update: 2, model: model, optimizer: optimizer, sampler: sampler, codebookRNG: RandomGenerator(seed: 8),
       configurationJSON: JSONText.object(configuration.fields), wallSeconds: 1.5)
 
     let checkpoint = try TrainingCheckpoint(contentsOf: path)

@@ -26,13 +26,13 @@ final class TrainingRunTests: XCTestCase {
   }
 
   /// 6 updates straight, against 3 + Ctrl-C + resume, and 3 + resume with a larger n_updates: every tensor of the
-  /// final checkpoints (weights, Adam moments, generator, data order) is bitwise the same. With 44 training images
-  /// and batch 8, the run crosses an epoch boundary after the interruption.
-  func testResumeEqualsUninterruptedRun() throws {
-    try Support.complete(trainer("straight", updates: 6))
+  /// final checkpoints (weights, Adam moments, generators, data order, codebook averages) is bitwise the same. With
+  /// 44 training images and batch 8, the run crosses an epoch boundary after the interruption.
+  private func checkResumeEqualsUninterruptedRun(_ extra: [(TrainingConfiguration.Key, ConfigValue)]) throws {
+    try Support.complete(trainer("straight", updates: 6, extra: extra))
     let expected = try Support.tensorBits(RunFolder(path: output("straight")).checkpointPath(update: nil))
 
-    let interrupted = try trainer("interrupted", updates: 6)
+    let interrupted = try trainer("interrupted", updates: 6, extra: extra)
     guard case .interrupted(3, let saved?) = try interrupted.run(stopRequested: { interrupted.update == 3 }) else {
       return XCTFail("expected an interruption at update 3 with a checkpoint")
     }
@@ -43,7 +43,7 @@ final class TrainingRunTests: XCTestCase {
     XCTAssertEqual(
       try Support.tensorBits(RunFolder(path: output("interrupted")).checkpointPath(update: nil)), expected)
 
-    try Support.complete(trainer("extended", updates: 3))
+    try Support.complete(trainer("extended", updates: 3, extra: extra))
     let extended = try Trainer(configFile: nil, overrides: [(.updates, .integer(6))], resume: output("extended"))
     let summary = try Support.complete(extended)
     XCTAssertEqual(summary.updates, 6)
@@ -54,6 +54,17 @@ final class TrainingRunTests: XCTestCase {
       path: RunFolder(path: output("interrupted")).metricsPath, keepingThrough: 6
     ).records
     XCTAssertEqual(records.filter { $0.split == "train" }.map(\.update), [2, 4, 6])
+    for name in ["straight", "interrupted", "extended"] {
+      try FileManager.default.removeItem(atPath: output(name))
+    }
+  }
+
+  func testResumeEqualsUninterruptedRun() throws { try checkResumeEqualsUninterruptedRun([]) }
+
+  func testResumeEqualsUninterruptedRunWithEMAKMeansAndRestarts() throws {
+    try checkResumeEqualsUninterruptedRun([
+      (.codebookUpdate, .string("ema")), (.codebookInit, .string("kmeans")), (.deadCodeThreshold, .number(0.9)),
+    ])
   }
 
   func testNonFiniteLossStopsAndKeepsTheLastGoodCheckpoint() throws {

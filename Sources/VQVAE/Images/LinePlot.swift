@@ -23,10 +23,12 @@ public struct PlotSeries: Sendable {
   public var y: [Double]
   /// Line colour; nil takes the next colour of `PlotColor.palette`.
   public var color: PlotColor?
+  /// Draw a bar from the bottom axis up to each point instead of a line through them (a histogram).
+  public var bars: Bool
   /// Creates a series; points whose y is not finite (or not positive on a log axis) break the line.
-  public init(name: String, x: [Double], y: [Double], color: PlotColor? = nil) {
+  public init(name: String, x: [Double], y: [Double], color: PlotColor? = nil, bars: Bool = false) {
     precondition(x.count == y.count, "series \(name): x and y differ in length")
-    (self.name, self.x, self.y, self.color) = (name, x, y, color)
+    (self.name, self.x, self.y, self.color, self.bars) = (name, x, y, color, bars)
   }
 }
 
@@ -91,7 +93,15 @@ public struct LinePlot: Sendable {
 
     let colors = series.indices.map { series[$0].color ?? PlotColor.palette[$0 % PlotColor.palette.count] }
     canvas.clip = (left, top, right, bottom)
-    for (curve, color) in zip(curves, colors) {
+    for (index, (curve, color)) in zip(curves, colors).enumerated() {
+      if series[index].bars {
+        let barWidth = max(1, (right - left) / max(curve.count, 1))
+        for point in curve where !point.0.isNaN {
+          let (x, y) = (Int(px(point.0).rounded()), Int(py(point.1).rounded()))
+          canvas.fill(x - barWidth / 2, y, barWidth, bottom - y, color)
+        }
+        continue
+      }
       for (a, b) in zip(curve, curve.dropFirst()) where !a.0.isNaN && !b.0.isNaN {
         canvas.line(px(a.0), py(a.1), px(b.0), py(b.1), color: color)
       }

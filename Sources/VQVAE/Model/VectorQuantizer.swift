@@ -10,8 +10,10 @@ public struct Quantization {
   public let codebookLoss: Tensor
   /// `||z_e - sg[e]||²` (mean): keeps the encoder close to its codes.
   public let commitmentLoss: Tensor
-  /// `codebookLoss + beta · commitmentLoss`.
+  /// `codebookLoss + beta · commitmentLoss`, or `beta · commitmentLoss` alone when the codebook learns by EMA.
   public let loss: Tensor
+  /// The encoder outputs that were quantized, `[D, B, H, W]` (what the codebook's upkeep learns from).
+  public let encoderOutputs: Tensor
   /// `exp(-Σ p log p)` of this batch's code usage.
   public let perplexity: Float
   /// Distinct codes used in this batch.
@@ -24,6 +26,10 @@ public final class VectorQuantizer: Module {
   /// The codebook `[K, D]` (PyTorch: `vector_quantization.embedding.weight`).
   public let codebook: Embedding
   public let beta: Float
+  /// How the codebook learns and is kept in use (see `CodebookSettings`).
+  public private(set) var settings = CodebookSettings()
+  /// The moving averages of code usage, when `settings` keeps them.
+  public internal(set) var statistics: CodebookStatistics?
 
   /// A codebook initialised uniform(-1/K, 1/K), as in the classic repo.
   public init(count: Int, dimension: Int, beta: Float, rng: inout RandomGenerator) {
@@ -31,6 +37,32 @@ public final class VectorQuantizer: Module {
     codebook = try! Embedding(
       initialValues: rng.uniformArray(count * dimension, in: -bound..<bound), count: count, dimension: dimension)
     self.beta = beta
+  }
+
+  /// Chooses how the codebook learns and is kept in use; starts fresh moving averages when they are needed.
+  public func configure(_ settings: CodebookSettings) {
+    self.settings = settings
+    statistics = settings.tracksUsage ? CodebookStatistics(codebook: codebook.weight.data, count: count) : nil
+  }
+
+  /// The moving averages as checkpoint tensors, `cluster_size` `[K]` and `embed_avg` `[K, D]` (the names of the
+  /// common PyTorch EMA quantizers); empty when there are none.
+  public var namedBuffers: [(name: String, values: [Float], shape: [Int])] {
+    guard let statistics else { return [] }
+    return [
+      ("cluster_size", statistics.clusterSize, [count]), ("embed_avg", statistics.embedSum, [count, dimension]),
+    ]
+  }
+
+  /// Restores the moving averages saved by `namedBuffers`, when the settings keep them and `values` has them (a
+  /// run that turns restarts on when it resumes starts them afresh).
+  /// - Throws: `TrainingError` if they are mis-sized.
+  public func restoreBuffers(_ values: [String: [Float]]) throws {
+    guard settings.tracksUsage, let sizes = values["cluster_size"], let sums = values["embed_avg"] else { return }
+    guard sizes.count == count, sums.count == count * dimension else {
+      throw TrainingError("the codebook's moving averages (cluster_size, embed_avg) do not fit \(count) x \(dimension)")
+    }
+    statistics = CodebookStatistics(clusterSize: sizes, embedSum: sums)
   }
 
   public var namedParameters: [(name: String, tensor: Tensor)] { prefixed("embedding", codebook.namedParameters) }
@@ -69,10 +101,10 @@ public final class VectorQuantizer: Module {
     let codebookLoss = try meanSquaredError(quantized, z.detached())
     let commitmentLoss = try meanSquaredError(z, quantized.detached())
     let (perplexity, used) = VectorQuantizer.usage(indices, codeCount: count)
+    let loss = settings.update == .ema ? commitmentLoss * beta : try codebookLoss + commitmentLoss * beta
     return Quantization(
       straightThrough: try z.straightThrough(quantized.detached()), indices: indices, codebookLoss: codebookLoss,
-      commitmentLoss: commitmentLoss, loss: try codebookLoss + commitmentLoss * beta, perplexity: perplexity,
-      codesUsed: used)
+      commitmentLoss: commitmentLoss, loss: loss, encoderOutputs: z, perplexity: perplexity, codesUsed: used)
   }
 
   /// The codes of `indices` laid out as channel-major decoder input `[D, batch, height, width]`.

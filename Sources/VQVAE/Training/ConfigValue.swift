@@ -75,6 +75,17 @@ extension ConfigValue {
     }
   }
 
+  /// The value as one of a string enumeration's cases (any case).
+  func choice<Choice: RawRepresentable & CaseIterable>(_ name: String, of type: Choice.Type) throws -> Choice
+  where Choice.RawValue == String {
+    let text = try optionalString(name) ?? ""
+    guard let choice = Choice.allCases.first(where: { $0.rawValue == text.lowercased() }) else {
+      let known = Choice.allCases.map(\.rawValue).joined(separator: " or ")
+      throw TrainingError("\(name) must be \(known), got \(self)")
+    }
+    return choice
+  }
+
   /// The value as `true` or `false`.
   func boolean(_ name: String) throws -> Bool {
     guard case .boolean(let flag) = self else { throw TrainingError("\(name) must be true or false, got \(self)") }

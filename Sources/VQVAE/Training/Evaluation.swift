@@ -14,6 +14,8 @@ public struct Evaluation: Sendable {
   public let perplexity: Double
   /// Distinct codes used over the whole pass.
   public let codesUsed: Int
+  /// How often each code was chosen over the whole pass.
+  public let codeCounts: [Int]
 
   /// The batch size of evaluations: as fast as 256 per image, with a quarter of the im2col scratch memory (85 MB
   /// less peak RSS for the default model).
@@ -49,6 +51,18 @@ public struct Evaluation: Sendable {
     }
     perplexity = exp(entropy)
     codesUsed = codeCounts.filter { $0 > 0 }.count
+    self.codeCounts = codeCounts
+  }
+
+  /// The per-code usage of the pass as a histogram: how often each code index was chosen, on a log scale.
+  public func usagePlot(update: Int) -> LinePlot {
+    LinePlot(
+      title: "Code usage on the test split @ \(update): \(codesUsed)/\(codeCounts.count) used",
+      xLabel: "code index",
+      series: [
+        PlotSeries(
+          name: "", x: codeCounts.indices.map(Double.init), y: codeCounts.map(Double.init), bars: true)
+      ], logY: true)
   }
 
   /// The evaluation as a `metrics.jsonl` line of the test split.

@@ -25,22 +25,25 @@ public struct MetricsRecord: MetricsLine, Equatable {
   public var reconstructionError: Double
   /// `exp(-Σ p log p)` of the code usage: the mean over the interval's batches, or over the whole test pass.
   public var perplexity: Double
-  /// Distinct codes used: the mean over the interval's batches, or over the whole test pass.
+  /// Distinct codes used over the interval's batches, or over the whole test pass.
   public var codesUsed: Double
   /// Training speed over the interval (training lines only).
   public var updatesPerSecond: Double?
   /// PSNR on the [0, 1] pixel scale (test lines only).
   public var psnr: Double?
+  /// Codes restarted from encoder outputs over the interval (training lines only).
+  public var deadCodesRestarted: Int?
 
   /// Creates a record.
   public init(
     split: String, update: Int, loss: Double, reconstructionError: Double, perplexity: Double, codesUsed: Double,
-    updatesPerSecond: Double? = nil, psnr: Double? = nil
+    updatesPerSecond: Double? = nil, psnr: Double? = nil, deadCodesRestarted: Int? = nil
   ) {
     (self.split, self.update, self.loss, self.reconstructionError) = (split, update, loss, reconstructionError)
     (self.perplexity, self.codesUsed, self.updatesPerSecond, self.psnr) = (
       perplexity, codesUsed, updatesPerSecond, psnr
     )
+    self.deadCodesRestarted = deadCodesRestarted
   }
 
   /// The record as one line of JSON (no newline).
@@ -52,6 +55,7 @@ public struct MetricsRecord: MetricsLine, Equatable {
     ]
     if let updatesPerSecond { fields.append(("updates_per_s", .rounded(updatesPerSecond))) }
     if let psnr { fields.append(("psnr_db", .rounded(psnr))) }
+    if let deadCodesRestarted { fields.append(("dead_codes_restarted", .integer(deadCodesRestarted))) }
     return JSONText.object(fields)
   }
 
@@ -74,7 +78,8 @@ public struct MetricsRecord: MetricsLine, Equatable {
     else { return nil }
     self.init(
       split: split, update: update, loss: loss, reconstructionError: reconstruction, perplexity: perplexity,
-      codesUsed: codes, updatesPerSecond: number("updates_per_s"), psnr: number("psnr_db"))
+      codesUsed: codes, updatesPerSecond: number("updates_per_s"), psnr: number("psnr_db"),
+      deadCodesRestarted: (object["dead_codes_restarted"] as? NSNumber)?.intValue)
   }
 }
 

@@ -7,6 +7,7 @@ import Foundation
 ///     metrics.jsonl                    one JSON object per log interval and per evaluation
 ///     images/recon-<update>.png        test images above their reconstructions, at each evaluation
 ///     images/loss.png                  the loss curves, redrawn at each evaluation
+///     images/codes-<update>.png        how often each code was used on the test split, at each evaluation
 ///     summary.json                     the final test figures
 public struct RunFolder: Sendable {
   /// The folder's path, as given.
@@ -29,6 +30,9 @@ public struct RunFolder: Sendable {
   public func checkpointPath(update: Int?) -> String {
     file("checkpoints/vqvae\(update.map { "-\($0)" } ?? "").safetensors")
   }
+
+  /// `images/codes-<update>.png`, the per-code usage histogram of the evaluation at `update`.
+  public func codeUsagePath(update: Int) -> String { file("images/codes-\(update).png") }
 
   /// `images/recon-<update>.png`.
   public func reconstructionPath(update: Int) -> String { file("images/recon-\(update).png") }

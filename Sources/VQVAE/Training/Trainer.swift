@@ -22,6 +22,8 @@ public struct TrainingSummary: Sendable {
   public let checkpointPath: String
   /// The final reconstruction grid.
   public let reconstructionPath: String
+  /// Codes restarted from encoder outputs over the whole run.
+  public let deadCodesRestarted: Int
 
   /// The summary as a JSON object, one key per line.
   var json: String {
@@ -29,7 +31,7 @@ public struct TrainingSummary: Sendable {
       ("updates", .integer(updates)), ("wall_seconds", .rounded(wallSeconds)), ("test_images", .integer(test.images)),
       ("test_loss", .rounded(test.loss)), ("test_normalized_mse", .rounded(test.normalizedMSE)),
       ("test_psnr_db", .rounded(test.psnr)), ("test_codes_used", .integer(test.codesUsed)),
-      ("test_perplexity", .rounded(test.perplexity)),
+      ("test_perplexity", .rounded(test.perplexity)), ("dead_codes_restarted", .integer(deadCodesRestarted)),
     ]
     if let train {
       fields += [
@@ -62,6 +64,9 @@ public final class Trainer {
   public private(set) var update: Int
   /// The order of the training images.
   public private(set) var sampler: BatchSampler
+  /// The generator of the codebook's upkeep (k-means start, dead-code restarts), apart from the data order's so
+  /// that turning those on does not change the batches.
+  public private(set) var codebookRNG: RandomGenerator
 
   private let metrics: MetricsLog<MetricsRecord>
   private let sample: ReconstructionSample
@@ -84,6 +89,7 @@ public final class Trainer {
       var configuration = try TrainingConfiguration.resolve(configFile: configFile, overrides: overrides)
       configuration.dataDir = configuration.dataDir ?? configuration.dataset.defaultDataDirectory
       let data = try TrainingData.load(configuration)
+      try Self.checkCodebookStart(configuration, data)
       let path = configuration.outputDir ?? RunFolder.defaultPath(dataset: configuration.dataset)
       configuration.outputDir = path
       try self.init(configuration: configuration, data: data, folder: try RunFolder.create(path))
@@ -112,9 +118,17 @@ public final class Trainer {
   ) throws {
     var configuration = configuration
     configuration.model.inChannels = data.train.channels
+    try Self.checkCodebookStart(configuration, data)
     var rng = RandomGenerator(seed: UInt64(configuration.seed))
-    model = VQVAE(configuration.model, rng: &rng)
-    optimizer = Adam(parameters: model.namedParameters, learningRate: configuration.learningRate, amsgrad: true)
+    let model = VQVAE(configuration.model, rng: &rng)
+    model.quantizer.configure(configuration.codebook)
+    // An EMA codebook is no parameter of the optimiser's: the moving averages set it.
+    let codebook = model.quantizer.codebook.weight
+    let trainable =
+      configuration.codebook.update == .ema
+      ? model.namedParameters.filter { $0.tensor !== codebook } : model.namedParameters
+    self.model = model
+    optimizer = Adam(parameters: trainable, learningRate: configuration.learningRate, amsgrad: true)
     if let checkpoint {
       let differences = configuration.architectureDifferences(from: checkpoint.configuration)
       guard differences.isEmpty else {
@@ -129,11 +143,13 @@ public final class Trainer {
       }
       try checkpoint.restore(model: model, optimizer: optimizer)
       sampler = try checkpoint.sampler(count: data.train.count)
+      codebookRNG = try checkpoint.codebookGenerator() ?? Self.codebookGenerator(seed: configuration.seed)
       update = checkpoint.update
       earlierWallSeconds = checkpoint.wallSeconds
       lastCheckpoint = (checkpoint.path, checkpoint.update)
     } else {
       sampler = BatchSampler(count: data.train.count, rng: rng)
+      codebookRNG = Self.codebookGenerator(seed: configuration.seed)
       update = 0
       earlierWallSeconds = 0
     }
@@ -157,7 +173,8 @@ public final class Trainer {
     // One input tensor and index buffer for the whole run; each batch is written into them in place.
     let input = Tensor(zeros: [configuration.batchSize, train.channels, train.height, train.width])
     var indices = [Int](repeating: 0, count: configuration.batchSize)
-    var interval = IntervalAverages()
+    var interval = IntervalAverages(codes: configuration.model.embeddings)
+    if update == 0 && configuration.codebook.initialization == .kmeans { try initializeCodebookByKMeans() }
 
     while update < total {
       if stopRequested() {
@@ -174,17 +191,20 @@ public final class Trainer {
       }
       try loss.backward()
       optimizer.update()
+      let restarted = model.quantizer.maintainCodebook(
+        encoderOutputs: quantization.encoderOutputs, indices: quantization.indices, rng: &codebookRNG)
       update += 1
       interval.add(
         loss: loss.scalarValue, reconstructionError: reconstructionError.scalarValue,
-        perplexity: quantization.perplexity, codesUsed: quantization.codesUsed, seconds: Self.now() - stepStart)
+        perplexity: quantization.perplexity, codes: quantization.indices, restarted: restarted,
+        seconds: Self.now() - stepStart)
       reporter?.status(interval.record(update: update).progressLine(total: total), final: update == total)
 
       if update % configuration.logInterval == 0 || update == total {
         let record = interval.record(update: update)
         try metrics.append(record)
         reporter?.logged(record.progressLine(total: total))
-        interval = IntervalAverages()
+        interval = IntervalAverages(codes: configuration.model.embeddings)
       }
       if configuration.evalEvery > 0 && update % configuration.evalEvery == 0 && update < total {
         try evaluate(maxBatches: configuration.evalBatches)
@@ -199,7 +219,8 @@ public final class Trainer {
     try saveCheckpoint(finalPath, wallSeconds())
     let summary = TrainingSummary(
       updates: update, wallSeconds: wallSeconds(), test: test, train: metrics.records.last { $0.split == "train" },
-      checkpointPath: finalPath, reconstructionPath: folder.reconstructionPath(update: update))
+      checkpointPath: finalPath, reconstructionPath: folder.reconstructionPath(update: update),
+      deadCodesRestarted: metrics.records.compactMap(\.deadCodesRestarted).reduce(0, +))
     try JSONText.write(summary.json, to: folder.summaryPath)
     return .completed(summary)
   }
@@ -212,6 +233,7 @@ public final class Trainer {
       model: model, dataset: data.test, dataVariance: data.variance, maxBatches: maxBatches)
     try metrics.append(evaluation.record(update: update))
     try sample.grid(model: model).write(to: folder.reconstructionPath(update: update))
+    try evaluation.usagePlot(update: update).write(to: folder.codeUsagePath(update: update))
     try lossPlot(metrics.records).write(to: folder.lossPlotPath)
     reporter?.message(
       String(
@@ -227,7 +249,7 @@ public final class Trainer {
       throw divergence("update \(update): the weights are no longer finite numbers")
     }
     try TrainingCheckpoint.write(
-      to: path, update: update, model: model, optimizer: optimizer, sampler: sampler,
+      to: path, update: update, model: model, optimizer: optimizer, sampler: sampler, codebookRNG: codebookRNG,
       configurationJSON: configurationJSON, wallSeconds: wallSeconds)
     lastCheckpoint = (path, update)
   }
@@ -242,6 +264,50 @@ public final class Trainer {
     return TrainingError("\(what); training stopped. \(fallback)")
   }
 
+  /// Starts the codebook at k-means centres of the encoder's outputs for enough training images (picked by the
+  /// codebook's generator) to give about 20 outputs per code.
+  private func initializeCodebookByKMeans() throws {
+    let train = data.train
+    let perImage = (train.height / 4) * (train.width / 4)
+    let wanted = min(
+      train.count, max(configuration.batchSize, (20 * configuration.model.embeddings + perImage - 1) / perImage))
+    let chosen = Array(codebookRNG.permutation(train.count).prefix(wanted))
+    let d = configuration.model.embeddingDim
+    var rows = [[Float]](repeating: [], count: d)
+    try withoutGrad {
+      for start in stride(from: 0, to: chosen.count, by: Evaluation.defaultBatchSize) {
+        let batch = Array(chosen[start..<min(start + Evaluation.defaultBatchSize, chosen.count)])
+        let images = try Tensor(
+          train.batch(indices: batch), shape: [batch.count, train.channels, train.height, train.width])
+        let z = try model.encode(images)
+        let width = z.count / d
+        for c in 0..<d { rows[c] += z.data[(c * width)..<((c + 1) * width)] }
+      }
+    }
+    try model.quantizer.initializeByKMeans(
+      try Tensor(rows.flatMap { $0 }, shape: [d, rows[0].count]), rng: &codebookRNG)
+    reporter?.message(
+      "codebook: k-means (10 iterations) on \(rows[0].count) encoder outputs of \(chosen.count) training images")
+  }
+
+  /// Checks that k-means has enough encoder outputs (one per latent position of the training images) for K codes.
+  /// - Throws: `TrainingError` naming the flag.
+  static func checkCodebookStart(_ configuration: TrainingConfiguration, _ data: TrainingData) throws {
+    let outputs = data.train.count * (data.train.height / 4) * (data.train.width / 4)
+    let codes = configuration.model.embeddings
+    guard configuration.codebook.initialization != .kmeans || outputs >= codes else {
+      throw TrainingError(
+        "\(configuration.describe(.codebookInit)) kmeans needs at least as many encoder outputs as codes, but "
+          + "\(data.train.count) training images give \(outputs) for \(codes) codes; use more images or a "
+          + "smaller n_embeddings")
+    }
+  }
+
+  /// The codebook's generator of a fresh run: seeded apart from the data order's.
+  private static func codebookGenerator(seed: Int) -> RandomGenerator {
+    RandomGenerator(seed: UInt64(seed) ^ 0xC0DE_B00C)
+  }
+
   private static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
 }
 
@@ -251,24 +317,31 @@ private struct IntervalAverages {
   private var loss = 0.0
   private var reconstructionError = 0.0
   private var perplexity = 0.0
-  private var codesUsed = 0.0
+  /// Which codes the interval's batches used.
+  private var used: [Bool]
+  private var restarted = 0
   private var seconds = 0.0
 
-  mutating func add(loss: Float, reconstructionError: Float, perplexity: Float, codesUsed: Int, seconds: Double) {
+  init(codes: Int) { used = [Bool](repeating: false, count: codes) }
+
+  mutating func add(
+    loss: Float, reconstructionError: Float, perplexity: Float, codes: [Int], restarted: Int, seconds: Double
+  ) {
     updates += 1
     self.loss += Double(loss)
     self.reconstructionError += Double(reconstructionError)
     self.perplexity += Double(perplexity)
-    self.codesUsed += Double(codesUsed)
+    for code in codes { used[code] = true }
+    self.restarted += restarted
     self.seconds += seconds
   }
 
-  /// The interval's averages as a training line.
+  /// The interval's averages (and its distinct codes and restarts) as a training line.
   func record(update: Int) -> MetricsRecord {
     let n = Double(max(updates, 1))
     return MetricsRecord(
       split: "train", update: update, loss: loss / n, reconstructionError: reconstructionError / n,
-      perplexity: perplexity / n, codesUsed: codesUsed / n,
-      updatesPerSecond: seconds > 0 ? Double(updates) / seconds : nil)
+      perplexity: perplexity / n, codesUsed: Double(used.filter { $0 }.count),
+      updatesPerSecond: seconds > 0 ? Double(updates) / seconds : nil, deadCodesRestarted: restarted)
   }
 }

@@ -21,8 +21,8 @@ public struct TrainingCheckpoint: Sendable {
   /// Writes a checkpoint atomically (temporary file, then rename), so a crash never leaves half a file.
   /// - Parameter configurationJSON: the run's configuration as one JSON object (`config.json`'s content).
   public static func write(
-    to path: String, update: Int, model: VQVAE, optimizer: Adam, sampler: BatchSampler, configurationJSON: String,
-    wallSeconds: Double
+    to path: String, update: Int, model: VQVAE, optimizer: Adam, sampler: BatchSampler,
+    codebookRNG: RandomGenerator, configurationJSON: String, wallSeconds: Double
   ) throws {
     var file = SafeTensors(metadata: [
       "config": configurationJSON, "update": "\(update)", "wall_seconds": "\(wallSeconds)",
@@ -36,7 +36,11 @@ public struct TrainingCheckpoint: Sendable {
       file.add("optimizer.\(name)", floats: values, shape: shapes[parameter] ?? [values.count])
     }
     file.add("optimizer.step", int64s: [Int64(state.step)], shape: [])
+    for buffer in model.quantizer.namedBuffers {
+      file.add("vector_quantization.\(buffer.name)", floats: buffer.values, shape: buffer.shape)
+    }
     file.add("rng.state", int64s: sampler.rng.state.map { Int64(bitPattern: $0) }, shape: [4])
+    file.add("rng.codebook_state", int64s: codebookRNG.state.map { Int64(bitPattern: $0) }, shape: [4])
     file.add("data.order", int64s: sampler.order.map { Int64($0) }, shape: [sampler.order.count])
     file.add("data.position", int64s: [Int64(sampler.position)], shape: [])
     file.add("data.epoch", int64s: [Int64(sampler.epoch)], shape: [])
@@ -67,6 +71,11 @@ public struct TrainingCheckpoint: Sendable {
   public func restore(model: VQVAE, optimizer: Adam) throws {
     try loadWeights(into: model)
     do {
+      var buffers: [String: [Float]] = [:]
+      for name in ["cluster_size", "embed_avg"] where file.entry("vector_quantization.\(name)") != nil {
+        buffers[name] = try file.floats("vector_quantization.\(name)")
+      }
+      try model.quantizer.restoreBuffers(buffers)
       var moments: [String: [Float]] = [:]
       for name in file.names where name.hasPrefix("optimizer.") && name != "optimizer.step" {
         moments[String(name.dropFirst("optimizer.".count))] = try file.floats(name)
@@ -102,6 +111,16 @@ public struct TrainingCheckpoint: Sendable {
       return try BatchSampler(
         count: count, epoch: Int(try scalar("data.epoch")), order: try file.int64s("data.order").map { Int($0) },
         position: Int(try scalar("data.position")), rng: rng)
+    } catch {
+      throw TrainingError("\(path): \(error)")
+    }
+  }
+
+  /// The codebook's generator as it was; nil for checkpoints written before it was saved.
+  public func codebookGenerator() throws -> RandomGenerator? {
+    guard file.entry("rng.codebook_state") != nil else { return nil }
+    do {
+      return try RandomGenerator(state: file.int64s("rng.codebook_state").map { UInt64(bitPattern: $0) })
     } catch {
       throw TrainingError("\(path): \(error)")
     }

@@ -26,6 +26,10 @@ public struct TrainingConfiguration: Sendable {
     case evalBatches = "eval_batches"
     case trainLimit = "train_limit"
     case testLimit = "test_limit"
+    case codebookUpdate = "codebook_update"
+    case emaDecay = "ema_decay"
+    case codebookInit = "codebook_init"
+    case deadCodeThreshold = "dead_code_threshold"
 
     /// The command-line flag, `--batch-size`; the PyTorch spelling `--batch_size` is `"--" + rawValue`.
     public var flag: String { "--" + rawValue.replacingOccurrences(of: "_", with: "-") }
@@ -67,6 +71,8 @@ public struct TrainingConfiguration: Sendable {
   public var trainLimit: Int?
   /// Use only the first N test images.
   public var testLimit: Int?
+  /// How the codebook learns and is kept in use.
+  public var codebook = CodebookSettings()
   /// Where each key that is not at its default was last set.
   public private(set) var origins: [Key: ConfigOrigin] = [:]
 
@@ -116,6 +122,10 @@ public struct TrainingConfiguration: Sendable {
     case .evalBatches: evalBatches = try value.optionalInteger(name)
     case .trainLimit: trainLimit = try value.optionalInteger(name)
     case .testLimit: testLimit = try value.optionalInteger(name)
+    case .codebookUpdate: codebook.update = try value.choice(name, of: CodebookSettings.Update.self)
+    case .emaDecay: codebook.emaDecay = try value.float(name)
+    case .codebookInit: codebook.initialization = try value.choice(name, of: CodebookSettings.Initialization.self)
+    case .deadCodeThreshold: codebook.deadCodeThreshold = try value.float(name)
     }
     origins[key] = origin
   }
@@ -169,6 +179,11 @@ public struct TrainingConfiguration: Sendable {
     }
     try require(learningRate.isFinite && learningRate > 0, .learningRate, "a positive number", learningRate)
     try require(model.beta.isFinite && model.beta >= 0, .beta, "a non-negative number", model.beta)
+    try require(
+      codebook.emaDecay > 0 && codebook.emaDecay < 1, .emaDecay, "in (0, 1), such as 0.99", codebook.emaDecay)
+    try require(
+      codebook.deadCodeThreshold.isFinite && codebook.deadCodeThreshold >= 0, .deadCodeThreshold,
+      "a non-negative number (assignments per batch; 0 turns restarts off)", codebook.deadCodeThreshold)
   }
 
   /// How an error names `key`: by its flag, by file and key, or by key alone for a default.
@@ -189,7 +204,9 @@ public struct TrainingConfiguration: Sendable {
       ("learning_rate", .float(learningRate)), ("log_interval", .integer(logInterval)),
       ("save_every", .integer(saveEvery)), ("eval_every", .integer(evalEvery)),
       ("eval_batches", optional(evalBatches)), ("train_limit", optional(trainLimit)),
-      ("test_limit", optional(testLimit)), ("in_channels", .integer(model.inChannels)),
+      ("test_limit", optional(testLimit)), ("codebook_update", .string(codebook.update.rawValue)),
+      ("ema_decay", .float(codebook.emaDecay)), ("codebook_init", .string(codebook.initialization.rawValue)),
+      ("dead_code_threshold", .float(codebook.deadCodeThreshold)), ("in_channels", .integer(model.inChannels)),
       ("optimizer", .string("Adam(amsgrad)")),
     ]
   }
@@ -204,5 +221,7 @@ public struct TrainingConfiguration: Sendable {
       ("n_residual_layers", mine.residualLayers, theirs.residualLayers),
       ("embedding_dim", mine.embeddingDim, theirs.embeddingDim), ("n_embeddings", mine.embeddings, theirs.embeddings),
     ].filter { $0.1 != $0.2 }.map { "\($0.0) \($0.2) (not \($0.1))" }
+      + (codebook.update == other.codebook.update
+        ? [] : ["codebook_update \(other.codebook.update.rawValue) (not \(codebook.update.rawValue))"])
   }
 }
