@@ -85,6 +85,44 @@ final class OpGradientTests: XCTestCase {
     }
   }
 
+  /// Large im2col matrices are built a few images at a time: the same values and gradients, chunk by chunk (the
+  /// chunk size is lowered so that small shapes take that path), with and without gradients recorded.
+  func testChunkedConvolutionsMatchWholeBatchOnes() throws {
+    let x = randomTensor([3, 5, 6, 6], seed: 90)
+    let w = randomTensor([4, 3, 3, 3], seed: 91)
+    let b = randomTensor([4], seed: 92)
+    let wT = randomTensor([3, 2, 4, 4], seed: 93)
+    let whole = try withoutGrad {
+      (
+        try x.conv2d(weight: w, bias: b, padding: (1, 1)).data,
+        try x.convTranspose2d(weight: wT, stride: (2, 2), padding: (1, 1)).data
+      )
+    }
+    let saved = ConvGeometry.chunkValues
+    ConvGeometry.chunkValues = 2 * 27 * 36  // two images per chunk: chunks of 2, 2, 1
+    defer { ConvGeometry.chunkValues = saved }
+    try withoutGrad {
+      XCTAssertTrue(try x.conv2d(weight: w, bias: b, padding: (1, 1)).data == whole.0, "conv2d in chunks")
+      XCTAssertTrue(
+        try x.convTranspose2d(weight: wT, stride: (2, 2), padding: (1, 1)).data == whole.1, "convTranspose2d in chunks")
+    }
+    // With nothing kept, training builds the chunks in both passes.
+    let keptLimit = maxKeptColumns
+    maxKeptColumns = 0
+    defer { maxKeptColumns = keptLimit }
+    try assertGradientsMatchFiniteDifferences([x, w, b]) {
+      try $0[0].conv2d(weight: $0[1], bias: $0[2], padding: (1, 1))
+    }
+    try assertGradientsMatchFiniteDifferences([x, w]) {
+      try $0[0].conv2d(weight: $0[1], stride: (2, 2), padding: (1, 1))
+    }
+    let frozen = randomTensor([4, 3, 3, 3], seed: 94, requiresGrad: false)
+    try assertGradientsMatchFiniteDifferences([x]) { try $0[0].conv2d(weight: frozen, padding: (1, 1)) }
+    try assertGradientsMatchFiniteDifferences([x, wT]) {
+      try $0[0].convTranspose2d(weight: $0[1], stride: (2, 2), padding: (1, 1))
+    }
+  }
+
   func testConv2dWithPaddingPerSide() throws {
     let x = randomTensor([2, 2, 5, 6], seed: 24)
     let w = randomTensor([3, 2, 3, 4], seed: 34)

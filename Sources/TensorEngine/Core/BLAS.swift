@@ -44,21 +44,24 @@ private func keepFreedMemoryForReuse() {
   @_silgen_name("mallopt") private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
 #endif
 
-/// C = alpha · op(A) · op(B) + beta · C, row-major, through OpenBLAS. `m x k` is op(A), `k x n` is op(B); leading
-/// dimensions are those of the stored (untransposed) matrices. Large products are split along the larger of m and
-/// n into one block per engine thread.
+/// C = alpha · op(A) · op(B) + beta · C, row-major, through OpenBLAS. `m x k` is op(A), `k x n` is op(B); the
+/// leading dimensions are those of the stored (untransposed) matrices, by default their widths (`lda`, `ldb` and
+/// `ldc` let a product read or write a block of columns of a wider matrix). Large products are split along the
+/// larger of m and n into one block per engine thread.
 func gemm(
   transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
-  _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, beta: Float = 0, _ c: UnsafeMutablePointer<Float>
+  _ a: UnsafePointer<Float>, lda: Int? = nil, _ b: UnsafePointer<Float>, ldb: Int? = nil, beta: Float = 0,
+  _ c: UnsafeMutablePointer<Float>, ldc: Int? = nil
 ) {
   guard m > 0, n > 0 else { return }
+  let ldc = ldc ?? n
   if k == 0 {
     // OpenBLAS leaves C untouched for k = 0; the product of empty matrices is zero.
-    if beta == 0 { c.update(repeating: 0, count: m * n) }
+    if beta == 0 { for row in 0..<m { (c + row * ldc).update(repeating: 0, count: n) } }
     return
   }
-  let lda = transposeA ? m : k
-  let ldb = transposeB ? k : n
+  let lda = lda ?? (transposeA ? m : k)
+  let ldb = ldb ?? (transposeB ? k : n)
   func block(rows: Range<Int>, columns: Range<Int>) {
     // Row block of C: rows of op(A); column block: columns of op(B).
     let aStart = transposeA ? a + rows.lowerBound : a + rows.lowerBound * lda
@@ -66,7 +69,7 @@ func gemm(
     cblas_sgemm(
       CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
       blasint(rows.count), blasint(columns.count), blasint(k), alpha, aStart, blasint(lda), bStart, blasint(ldb),
-      beta, c + rows.lowerBound * n + columns.lowerBound, blasint(n))
+      beta, c + rows.lowerBound * ldc + columns.lowerBound, blasint(ldc))
   }
   let threads = EngineThreads.count
   // Below ~2 M multiply-adds a split costs more in synchronisation than it gains.

@@ -1,6 +1,6 @@
 /// The largest im2col matrix (in floats, 16 MiB) a conv2d keeps from forward to backward; larger ones (big batches)
-/// are rebuilt in backward, trading a memory-bound copy for a bounded peak memory.
-let maxKeptColumns = 4 << 20
+/// are rebuilt in backward, chunk by chunk, trading a memory-bound copy for a bounded peak memory. (Tests lower it.)
+nonisolated(unsafe) var maxKeptColumns = 4 << 20
 
 /// Zeros added on each side of a convolution's input. A side may be negative: that many rows or columns are cut off
 /// instead, so causal convolutions (a PixelCNN's "only the rows above") need no copy of the input.
@@ -88,30 +88,39 @@ extension Tensor {
       outputWidth: ow)
     let k = geometry.patchSize
     let columns = geometry.patchCount
+    let area = oh * ow
     // A 1x1 kernel over every position: the input itself is the im2col matrix.
     let pointwise = geometry.isIdentity
-
-    // The backward pass needs the im2col matrix again: keep it when it is small, rebuild it when it is not.
+    // A small im2col matrix is kept for the backward pass; a large one is built a chunk of images at a time, in the
+    // forward pass and again in the backward one, so that each chunk's GEMM reads it from cache.
     let kept: [Float]? =
       !pointwise && GradMode.isEnabled && weight.requiresGrad && k * columns <= maxKeptColumns
       ? uninitializedFloats(k * columns) { c in
         input.data.withUnsafeBufferPointer { x in geometry.im2col(x.baseAddress!, c.baseAddress!) }
       } : nil
-    /// Calls `body` with the im2col matrix: the input, the kept one, or one built in scratch memory.
-    func withColumns(_ body: (UnsafePointer<Float>) -> Void) {
-      if pointwise { return input.data.withUnsafeBufferPointer { body($0.baseAddress!) } }
-      if let kept { return kept.withUnsafeBufferPointer { body($0.baseAddress!) } }
-      ScratchPool.withBuffer(k * columns) { scratch in
-        input.data.withUnsafeBufferPointer { x in geometry.im2col(x.baseAddress!, scratch) }
-        body(scratch)
+    let chunk = pointwise || kept != nil ? n : geometry.imagesPerChunk
+    /// Calls `body` with each chunk of images and, when `needed`, its im2col matrix (`K x images · area`).
+    func forEachChunk(buildingColumns needed: Bool = true, _ body: (Range<Int>, UnsafePointer<Float>?) -> Void) {
+      if pointwise { return input.data.withUnsafeBufferPointer { body(0..<n, $0.baseAddress!) } }
+      if let kept { return kept.withUnsafeBufferPointer { body(0..<n, $0.baseAddress!) } }
+      ScratchPool.withBuffer(needed ? k * chunk * area : 0) { scratch in
+        input.data.withUnsafeBufferPointer { x in
+          for start in Swift.stride(from: 0, to: n, by: chunk) {
+            let range = start..<Swift.min(start + chunk, n)
+            if needed { geometry.images(range).im2col(x.baseAddress!, scratch) }
+            body(range, needed ? UnsafePointer(scratch) : nil)
+          }
+        }
       }
     }
 
     // out[o, (n, p)] = W[o, :] · cols[:, (n, p)] + bias[o]: already the CNHW output.
     let out = uninitializedFloats(outChannels * columns) { o in
-      withColumns { cols in
-        weight.data.withUnsafeBufferPointer { wt in
-          gemm(m: outChannels, n: columns, k: k, wt.baseAddress!, cols, o.baseAddress!)
+      weight.data.withUnsafeBufferPointer { wt in
+        forEachChunk { images, cols in
+          gemm(
+            m: outChannels, n: images.count * area, k: k, wt.baseAddress!, cols!,
+            o.baseAddress! + images.lowerBound * area, ldc: columns)
         }
       }
       if let bias { addPerRow(bias.data, to: o.baseAddress!, rows: outChannels, width: columns) }
@@ -119,28 +128,36 @@ extension Tensor {
     let inputs = [input, weight] + (bias.map { [$0] } ?? [])
     return Tensor.record(out, shape: [outChannels, n, oh, ow], inputs: inputs) { result in
       result.grad!.withUnsafeBufferPointer { g in
-        let gradOut = g.baseAddress!
-        if let bias, bias.requiresGrad { bias.accumulateGrad(sumPerRow(gradOut, rows: outChannels, width: columns)) }
-        if weight.requiresGrad {
-          // dW[o, k] += dOut[o, cols] · colsᵀ.
-          withColumns { cols in
-            weight.accumulateGrad { d in
-              gemm(transposeB: true, m: outChannels, n: k, k: columns, gradOut, cols, beta: 1, d.baseAddress!)
-            }
-          }
+        if let bias, bias.requiresGrad {
+          bias.accumulateGrad(sumPerRow(g.baseAddress!, rows: outChannels, width: columns))
         }
-        guard input.requiresGrad else { return }
+        guard weight.requiresGrad || input.requiresGrad else { return }
         weight.data.withUnsafeBufferPointer { wt in
-          input.accumulateGrad { d in
-            // dCols = Wᵀ · dOut, folded back onto the images (for a 1x1 kernel, dCols is dx itself).
-            if pointwise {
-              gemm(
-                transposeA: true, m: k, n: columns, k: outChannels, wt.baseAddress!, gradOut, beta: 1, d.baseAddress!)
-              return
+          forEachChunk(buildingColumns: weight.requiresGrad) { images, cols in
+            let width = images.count * area
+            let gradOut = g.baseAddress! + images.lowerBound * area
+            if let cols, weight.requiresGrad {
+              // dW[o, k] += dOut[o, chunk] · colsᵀ.
+              weight.accumulateGrad { d in
+                gemm(
+                  transposeB: true, m: outChannels, n: k, k: width, gradOut, lda: columns, cols, beta: 1,
+                  d.baseAddress!)
+              }
             }
-            ScratchPool.withBuffer(k * columns) { scratch in
-              gemm(transposeA: true, m: k, n: columns, k: outChannels, wt.baseAddress!, gradOut, scratch)
-              geometry.col2im(scratch, d.baseAddress!)
+            guard input.requiresGrad else { return }
+            input.accumulateGrad { d in
+              // dCols = Wᵀ · dOut, folded back onto the images (for a 1x1 kernel, dCols is dx itself).
+              if pointwise {
+                gemm(
+                  transposeA: true, m: k, n: columns, k: outChannels, wt.baseAddress!, gradOut, beta: 1,
+                  d.baseAddress!)
+                return
+              }
+              ScratchPool.withBuffer(k * width) { scratch in
+                gemm(
+                  transposeA: true, m: k, n: width, k: outChannels, wt.baseAddress!, gradOut, ldb: columns, scratch)
+                geometry.images(images).col2im(scratch, d.baseAddress!)
+              }
             }
           }
         }
@@ -184,8 +201,17 @@ extension Tensor {
       outputHeight: h, outputWidth: w)
     let k = geometry.patchSize
     let columns = geometry.patchCount
+    let area = h * w
     let outCount = outChannels * n * oh * ow
     let pointwise = geometry.isIdentity
+    // Large column matrices are built and used a chunk of images at a time (see conv2d).
+    let chunk = pointwise ? n : geometry.imagesPerChunk
+    /// Calls `body` with each chunk of images and a scratch buffer for its `K x images · area` column matrix.
+    func forEachChunk(_ body: (Range<Int>, UnsafeMutablePointer<Float>) -> Void) {
+      ScratchPool.withBuffer(pointwise ? 0 : k * chunk * area) { scratch in
+        for start in Swift.stride(from: 0, to: n, by: chunk) { body(start..<Swift.min(start + chunk, n), scratch) }
+      }
+    }
 
     // cols[(o, kh, kw), (n, p)] = Wᵀ · x[i, (n, p)], with W viewed as [inChannels, outChannels · kh · kw], then
     // col2im (for a 1x1 kernel, cols is the output).
@@ -195,11 +221,13 @@ extension Tensor {
         weight.data.withUnsafeBufferPointer { wt in
           if pointwise {
             gemm(transposeA: true, m: k, n: columns, k: inChannels, wt.baseAddress!, x.baseAddress!, o.baseAddress!)
-          } else {
-            ScratchPool.withBuffer(k * columns) { scratch in
-              gemm(transposeA: true, m: k, n: columns, k: inChannels, wt.baseAddress!, x.baseAddress!, scratch)
-              geometry.col2im(scratch, o.baseAddress!)
-            }
+            return
+          }
+          forEachChunk { images, scratch in
+            gemm(
+              transposeA: true, m: k, n: images.count * area, k: inChannels, wt.baseAddress!,
+              x.baseAddress! + images.lowerBound * area, ldb: columns, scratch)
+            geometry.images(images).col2im(scratch, o.baseAddress!)
           }
         }
       }
@@ -212,28 +240,29 @@ extension Tensor {
           bias.accumulateGrad(sumPerRow(g.baseAddress!, rows: outChannels, width: outCount / outChannels))
         }
         guard input.requiresGrad || weight.requiresGrad else { return }
-        // The gradient's patches are a conv2d's im2col of dOut (for a 1x1 kernel, dOut itself).
-        func withPatches(_ body: (UnsafePointer<Float>) -> Void) {
-          if pointwise { return body(g.baseAddress!) }
-          ScratchPool.withBuffer(k * columns) { scratch in
-            geometry.im2col(g.baseAddress!, scratch)
-            body(scratch)
-          }
-        }
-        withPatches { cols in
-          if weight.requiresGrad {
-            // dW[i, (o, kh, kw)] += x[i, (n, p)] · colsᵀ.
-            input.data.withUnsafeBufferPointer { x in
-              weight.accumulateGrad { d in
-                gemm(transposeB: true, m: inChannels, n: k, k: columns, x.baseAddress!, cols, beta: 1, d.baseAddress!)
+        input.data.withUnsafeBufferPointer { x in
+          weight.data.withUnsafeBufferPointer { wt in
+            // The gradient's patches are a conv2d's im2col of dOut (for a 1x1 kernel, dOut itself).
+            forEachChunk { images, scratch in
+              let width = images.count * area
+              let cols = pointwise ? g.baseAddress! : UnsafePointer(scratch)
+              if !pointwise { geometry.images(images).im2col(g.baseAddress!, scratch) }
+              let chunkInput = x.baseAddress! + images.lowerBound * area
+              if weight.requiresGrad {
+                // dW[i, (o, kh, kw)] += x[i, chunk] · colsᵀ.
+                weight.accumulateGrad { d in
+                  gemm(
+                    transposeB: true, m: inChannels, n: k, k: width, chunkInput, lda: columns, cols, beta: 1,
+                    d.baseAddress!)
+                }
               }
-            }
-          }
-          if input.requiresGrad {
-            // dx[i, (n, p)] += W · cols.
-            weight.data.withUnsafeBufferPointer { wt in
-              input.accumulateGrad { d in
-                gemm(m: inChannels, n: columns, k: k, wt.baseAddress!, cols, beta: 1, d.baseAddress!)
+              if input.requiresGrad {
+                // dx[i, chunk] += W · cols.
+                input.accumulateGrad { d in
+                  gemm(
+                    m: inChannels, n: width, k: k, wt.baseAddress!, cols, beta: 1,
+                    d.baseAddress! + images.lowerBound * area, ldc: columns)
+                }
               }
             }
           }

@@ -2,6 +2,7 @@
 /// and a patch side of `outputHeight x outputWidth` kernel positions. The im2col matrix has one row per
 /// (channel, kernel row, kernel column) and one column per (image, output row, output column).
 struct ConvGeometry {
+  /// The images this geometry covers (a chunk of the tensor's, from `firstImage` on).
   let batch: Int
   let channels: Int
   let height: Int
@@ -14,6 +15,45 @@ struct ConvGeometry {
   let paddingWidth: Int
   let outputHeight: Int
   let outputWidth: Int
+  /// The images of the whole image-side tensor, which set the planes' strides.
+  var imageBatch: Int
+  /// The first image of the chunk.
+  var firstImage = 0
+
+  init(
+    batch: Int, channels: Int, height: Int, width: Int, kernelHeight: Int, kernelWidth: Int, strideHeight: Int,
+    strideWidth: Int, paddingHeight: Int, paddingWidth: Int, outputHeight: Int, outputWidth: Int
+  ) {
+    (self.batch, self.channels, self.height, self.width) = (batch, channels, height, width)
+    (self.kernelHeight, self.kernelWidth, self.strideHeight, self.strideWidth) = (
+      kernelHeight, kernelWidth, strideHeight, strideWidth
+    )
+    (self.paddingHeight, self.paddingWidth, self.outputHeight, self.outputWidth) = (
+      paddingHeight, paddingWidth, outputHeight, outputWidth
+    )
+    imageBatch = batch
+  }
+
+  /// The same geometry for the images `range` of the tensor: its im2col matrix has `range.count · area` columns.
+  func images(_ range: Range<Int>) -> ConvGeometry {
+    var chunk = ConvGeometry(
+      batch: range.count, channels: channels, height: height, width: width, kernelHeight: kernelHeight,
+      kernelWidth: kernelWidth, strideHeight: strideHeight, strideWidth: strideWidth, paddingHeight: paddingHeight,
+      paddingWidth: paddingWidth, outputHeight: outputHeight, outputWidth: outputWidth)
+    (chunk.imageBatch, chunk.firstImage) = (imageBatch, firstImage + range.lowerBound)
+    return chunk
+  }
+
+  /// The values of an im2col matrix built a chunk at a time: a million (4 MB), so that the GEMM reads it from
+  /// cache. (Tests lower it to run the chunked paths on small shapes.)
+  nonisolated(unsafe) static var chunkValues = 1 << 20
+
+  /// Images per chunk when the im2col matrix is built a chunk at a time: `chunkValues` worth, at least one image;
+  /// the whole batch when the matrix is that small anyway.
+  var imagesPerChunk: Int {
+    let perImage = patchSize * outputHeight * outputWidth
+    return Swift.max(1, Swift.min(batch, Self.chunkValues / Swift.max(perImage, 1)))
+  }
 
   /// Rows of the im2col matrix: channels · kh · kw.
   var patchSize: Int { channels * kernelHeight * kernelWidth }
@@ -40,6 +80,7 @@ struct ConvGeometry {
   func im2col(_ image: UnsafePointer<Float>, _ columns: UnsafeMutablePointer<Float>) {
     let outputArea = outputHeight * outputWidth
     let columnCount = patchCount
+    let shifted = strideHeight == 1 && strideWidth == 1 && outputWidth == width && outputHeight == height
     // Channels write disjoint rows, so they split across threads.
     parallelChunks(channels, parallel: isLarge) { channelRange in
       for c in channelRange {
@@ -48,8 +89,13 @@ struct ConvGeometry {
             let row = columns + ((c * kernelHeight + ki) * kernelWidth + kj) * columnCount
             let valid = ConvGeometry.validRange(
               size: width, outputSize: outputWidth, stride: strideWidth, padding: paddingWidth, offset: kj)
+            if shifted {
+              let block = image + (c * imageBatch + firstImage) * height * width
+              copyShifted(block, into: row, dy: ki - paddingHeight, dx: kj - paddingWidth)
+              continue
+            }
             for b in 0..<batch {
-              let plane = image + (c * batch + b) * height * width
+              let plane = image + (c * imageBatch + firstImage + b) * height * width
               for oh in 0..<outputHeight {
                 let target = row + b * outputArea + oh * outputWidth
                 let ih = oh * strideHeight - paddingHeight + ki
@@ -74,20 +120,77 @@ struct ConvGeometry {
     }
   }
 
+  /// One kernel tap's patch row when the stride is 1 and the output has the input's size: a channel's planes lie
+  /// together for the whole chunk of images, so the row is that block shifted by (`dy`, `dx`), one contiguous
+  /// copy, then zeros over what came from outside each image. (Row by row, an 8-wide map costs a loop per 8 values.)
+  private func copyShifted(_ block: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, dy: Int, dx: Int) {
+    let total = batch * height * width
+    guard let (start, inside) = shiftedSpan(dy: dy, dx: dx) else {
+      target.update(repeating: 0, count: total)
+      return
+    }
+    target.update(repeating: 0, count: inside.lowerBound)
+    (target + inside.lowerBound).update(from: block + start + inside.lowerBound, count: inside.count)
+    (target + inside.upperBound).update(repeating: 0, count: total - inside.upperBound)
+    zeroOutsideImages(target, dy: dy, dx: dx)
+  }
+
+  /// The adjoint of `copyShifted`: zeros the row's entries that come from outside each image, then adds the row to
+  /// the shifted block.
+  private func addShifted(_ row: UnsafeMutablePointer<Float>, into block: UnsafeMutablePointer<Float>, dy: Int, dx: Int)
+  {
+    guard let (start, inside) = shiftedSpan(dy: dy, dx: dx) else { return }
+    zeroOutsideImages(row, dy: dy, dx: dx)
+    for i in inside { block[start + i] += row[i] }
+  }
+
+  /// For a tap shifted by (`dy`, `dx`): the offset that position i of a patch row reads in the chunk's block, and
+  /// the positions whose reads stay inside the block; nil when the tap lies wholly in the padding.
+  private func shiftedSpan(dy: Int, dx: Int) -> (start: Int, inside: Range<Int>)? {
+    guard abs(dy) < height, abs(dx) < width else { return nil }
+    let (total, start) = (batch * height * width, dy * width + dx)
+    return (start, Swift.max(0, -start)..<Swift.min(total, total - start))
+  }
+
+  /// Zeros, in every image's plane of a shifted patch row, the rows that came from above or below the image and
+  /// the columns that wrapped around from the neighbouring row.
+  private func zeroOutsideImages(_ row: UnsafeMutablePointer<Float>, dy: Int, dx: Int) {
+    let outside = dy < 0 ? 0..<(-dy) : (height - dy)..<height
+    let wrapped = dx > 0 ? (width - dx)..<width : 0..<(-dx)
+    for b in 0..<batch {
+      let plane = row + b * height * width
+      for r in outside { (plane + r * width).update(repeating: 0, count: width) }
+      if !wrapped.isEmpty {
+        for r in 0..<height {
+          for column in wrapped { plane[r * width + column] = 0 }
+        }
+      }
+    }
+  }
+
   /// Adds every patch of `columns` back into `image` (the adjoint of `im2col`); padding positions are dropped.
-  func col2im(_ columns: UnsafePointer<Float>, _ image: UnsafeMutablePointer<Float>) {
+  /// For stride 1 with the output as large as the input, the entries of `columns` that fall in the padding are
+  /// zeroed first (the buffer is scratch in every caller), so that each kernel tap's row is added as one shifted
+  /// block.
+  func col2im(_ columns: UnsafeMutablePointer<Float>, _ image: UnsafeMutablePointer<Float>) {
     let outputArea = outputHeight * outputWidth
     let columnCount = patchCount
+    let shifted = strideHeight == 1 && strideWidth == 1 && outputWidth == width && outputHeight == height
     // Channels write disjoint image planes, so they split across threads.
     parallelChunks(channels, parallel: isLarge) { channelRange in
       for c in channelRange {
         for ki in 0..<kernelHeight {
           for kj in 0..<kernelWidth {
             let row = columns + ((c * kernelHeight + ki) * kernelWidth + kj) * columnCount
+            if shifted {
+              let block = image + (c * imageBatch + firstImage) * height * width
+              addShifted(row, into: block, dy: ki - paddingHeight, dx: kj - paddingWidth)
+              continue
+            }
             let valid = ConvGeometry.validRange(
               size: width, outputSize: outputWidth, stride: strideWidth, padding: paddingWidth, offset: kj)
             for b in 0..<batch {
-              let plane = image + (c * batch + b) * height * width
+              let plane = image + (c * imageBatch + firstImage + b) * height * width
               for oh in 0..<outputHeight {
                 let ih = oh * strideHeight - paddingHeight + ki
                 guard ih >= 0, ih < height else { continue }

@@ -81,11 +81,20 @@ public final class VectorQuantizer: Module {
       table.data.withUnsafeBufferPointer { e in
         for j in 0..<k { for i in 0..<d { codeNorms[j] += e[j * d + i] * e[j * d + i] } }
       }
-      // |z|² is the same for every code of a row, so it does not change the argmin.
-      products.data.withUnsafeMutableBufferPointer { p in
-        for row in 0..<n { for j in 0..<k { p[row * k + j] = codeNorms[j] - 2 * p[row * k + j] } }
+      // |z|² is the same for every code of a row, so it does not change the argmin; ties go to the first code.
+      return products.data.withUnsafeBufferPointer { p in
+        codeNorms.withUnsafeBufferPointer { norms in
+          (0..<n).map { row in
+            let scores = p.baseAddress! + row * k
+            var (best, bestScore) = (0, norms[0] - 2 * scores[0])
+            for j in 1..<k {
+              let score = norms[j] - 2 * scores[j]
+              if score < bestScore { (best, bestScore) = (j, score) }
+            }
+            return best
+          }
+        }
       }
-      return try products.argminRows()
     }
   }
 

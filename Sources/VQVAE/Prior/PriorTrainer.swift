@@ -56,6 +56,8 @@ public final class PriorTrainer {
   public let optimizer: Adam
   /// Updates in the whole run.
   public let totalUpdates: Int
+  /// The epochs those updates reach (fewer than configured when `n_updates` caps the run).
+  public let plannedEpochs: Int
   /// Where to show progress; nil trains silently.
   public var reporter: ProgressReporter?
   /// Updates done so far.
@@ -103,6 +105,7 @@ public final class PriorTrainer {
     sampler = BatchSampler(count: latents.train.count, rng: rng)
     let perEpoch = (latents.train.count + configuration.batchSize - 1) / configuration.batchSize
     totalUpdates = min(configuration.updates ?? Int.max, configuration.epochs * perEpoch)
+    plannedEpochs = (totalUpdates + perEpoch - 1) / perEpoch
     let fields =
       configuration.fields + [
         ("n_embeddings", .integer(latents.codebookSize)), ("n_classes", .integer(classes)),
@@ -169,7 +172,7 @@ public final class PriorTrainer {
         split: "train", update: update, epoch: sampler.epoch, loss: interval.loss / Double(interval.updates),
         accuracy: Double(interval.hits) / Double(interval.updates * batch * size),
         updatesPerSecond: Double(interval.updates) / interval.seconds)
-      let line = record.progressLine(total: totalUpdates, epochs: configuration.epochs)
+      let line = record.progressLine(total: totalUpdates, epochs: plannedEpochs)
       reporter?.status(line, final: update == totalUpdates)
       if update % configuration.logInterval == 0 || update == totalUpdates {
         try metrics.append(record)
