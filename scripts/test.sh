@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh Debian machine: installs the system packages when one is missing
-# (scripts/setup.sh), checks the code style, then builds and runs every test in release mode (numeric tests are
-# 10-100x slower in debug).
+# (scripts/setup.sh), checks the code style, builds and runs every test in release mode (numeric tests are
+# 10-100x slower in debug), then runs all four stages of the pipeline on its smoke preset.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,3 +12,9 @@ swift format lint --strict --recursive Sources Tests
 
 echo "test: swift test (release)"
 swift test -c release -Xswiftc -enable-testing "$@"
+
+echo "test: the four stages end to end (scripts/pipeline.sh --smoke)"
+smoke="$(mktemp -d)"
+trap 'rm -rf "$smoke"' EXIT
+# The same build flags as the tests', so the pipeline reuses their build.
+SWIFT_BUILD_FLAGS="-Xswiftc -enable-testing" scripts/pipeline.sh --smoke --output-dir "$smoke/run"

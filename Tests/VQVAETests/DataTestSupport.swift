@@ -60,9 +60,14 @@ enum DataTestSupport {
   static func python(_ script: String, _ arguments: [String], file: StaticString = #filePath, line: UInt = #line)
     throws -> String?
   {
+    try python(arguments: ["-c", script] + arguments, file: file, line: line)
+  }
+
+  /// Runs `python3 arguments...` (a script file and its arguments, say); as `python(_:_:)` otherwise.
+  static func python(arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> String? {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", script] + arguments
+    process.arguments = ["python3"] + arguments
     let pipe = Pipe()
     process.standardOutput = pipe
     try process.run()

@@ -57,7 +57,7 @@ public struct Evaluation: Sendable {
   /// The per-code usage of the pass as a histogram: how often each code index was chosen, on a log scale.
   public func usagePlot(update: Int) -> LinePlot {
     LinePlot(
-      title: "Code usage on the test split @ \(update): \(codesUsed)/\(codeCounts.count) used",
+      title: "Code usage on the test split, update \(update): \(codesUsed)/\(codeCounts.count) used",
       xLabel: "code index",
       series: [
         PlotSeries(

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# The whole pipeline on the embedded Fashion-MNIST, on a fresh Debian machine:
+#   set-up (when a system package is missing) -> build -> vqvae-train -> extract-latents -> gated-pixelcnn -> sample
+# into one run folder.
+#
+#   scripts/pipeline.sh            the default run (configs/fashion-mnist.json; see the README for its wall time)
+#   scripts/pipeline.sh --quick    a few minutes on 2 cores (configs/quick.json): smaller models, shorter runs
+#   scripts/pipeline.sh --smoke    seconds of training (configs/smoke.json): checks that every stage runs (CI)
+#   --output-dir DIR               run folder (default outputs/pipeline-<preset>-<time>)
+# Any stage that fails stops the script with that stage's message.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+preset=default
+run=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) preset=quick ;;
+    --smoke) preset=smoke ;;
+    --output-dir | --output_dir)
+      [ $# -ge 2 ] || { echo "pipeline: --output-dir needs a folder" >&2; exit 2; }
+      run="$2"
+      shift
+      ;;
+    -h | --help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "pipeline: unknown option '$1' (try --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+# Each preset: one config for both trainings (the prior reads its "prior" object), and the images to encode.
+case "$preset" in
+  default) config=configs/fashion-mnist.json extract=() ;;
+  quick) config=configs/quick.json extract=(--train-limit 20000 --test-limit 2000) ;;
+  smoke) config=configs/smoke.json extract=(--train-limit 600 --test-limit 200) ;;
+esac
+run="${run:-outputs/pipeline-$preset-$(date -u +%Y%m%d-%H%M%S)}"
+
+scripts/setup.sh
+build_log=$(mktemp)
+trap 'rm -f "$build_log"' EXIT
+echo "pipeline: building (release)"
+# SWIFT_BUILD_FLAGS: extra `swift build` flags (scripts/test.sh passes its own so that the build is shared).
+read -r -a flags <<<"${SWIFT_BUILD_FLAGS:-}"
+if ! swift build -c release "${flags[@]}" >"$build_log" 2>&1; then
+  grep -E "error" "$build_log" >&2 || cat "$build_log" >&2
+  echo "pipeline: the build failed" >&2
+  exit 1
+fi
+bin=$(swift build -c release "${flags[@]}" --show-bin-path)
+
+stage() {
+  local name="$1"
+  shift
+  echo
+  echo "== $name"
+  local start=$SECONDS
+  if ! "$bin/$name" "$@"; then
+    echo "pipeline: stage $name failed (see its message above); run folder: $run" >&2
+    exit 1
+  fi
+  echo "== $name done in $((SECONDS - start)) s"
+}
+
+start=$SECONDS
+stage vqvae-train --config "$config" --output-dir "$run"
+stage extract-latents --checkpoint "$run" "${extract[@]}"
+stage gated-pixelcnn --dataset LATENT_BLOCK --latents "$run/latents" --config "$config"
+stage sample --vqvae "$run" --prior "$run/prior" --grid 10x10 --out "$run/samples.png"
+
+echo
+echo "pipeline: all four stages done in $((SECONDS - start)) s; everything is in $run/"
+echo "  reconstructions  $run/images/ (originals above, reconstructions below)"
+echo "  VQ-VAE summary   $run/summary.json"
+echo "  latents          $run/latents/ (train_indices.npy, test_indices.npy, latents.json)"
+echo "  prior summary    $run/prior/summary.json"
+echo "  samples          $run/samples.png and $run/prior/images/samples.png"
