@@ -38,8 +38,9 @@ let package = Package(
         "TensorEngine", "VQVAE", "CBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 
-    // What the executables share: flag spellings.
-    .target(name: "CommandSupport", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
+    // What the executables share: flag spellings, stopping on Ctrl-C.
+    .target(
+      name: "CommandSupport", dependencies: ["VQVAE", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
     // One thin executable per stage of the pipeline.
     .executableTarget(name: "VQVAETrain", dependencies: stage),
     .executableTarget(name: "ExtractLatents", dependencies: stage),

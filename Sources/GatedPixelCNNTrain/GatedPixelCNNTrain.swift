@@ -158,15 +158,7 @@ struct GatedPixelCNNTrain: ParsableCommand {
 
     let reporter = ProgressReporter()
     trainer.reporter = reporter
-    StopSignal.install()
-    let outcome: PriorTrainingOutcome
-    do {
-      outcome = try trainer.run { StopSignal.pending != nil }
-    } catch {
-      reporter.clear()
-      throw error
-    }
-    switch outcome {
+    switch try runStoppably(reporter: reporter, trainer.run) {
     case .completed(let summary):
       reporter.message(
         String(
@@ -181,7 +173,7 @@ struct GatedPixelCNNTrain: ParsableCommand {
       reporter.message(
         checkpoint.map { "interrupted at update \(update); weights saved in \($0)" }
           ?? "interrupted before the first update; nothing to save")
-      throw ExitCode(128 + (StopSignal.pending ?? SIGINT))
+      throw stoppedExitCode
     }
   }
 }

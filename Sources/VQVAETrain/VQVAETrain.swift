@@ -200,15 +200,7 @@ struct VQVAETrain: ParsableCommand {
 
     let reporter = ProgressReporter()
     trainer.reporter = reporter
-    StopSignal.install()
-    let outcome: TrainingOutcome
-    do {
-      outcome = try trainer.run { StopSignal.pending != nil }
-    } catch {
-      reporter.clear()
-      throw error
-    }
-    switch outcome {
+    switch try runStoppably(reporter: reporter, trainer.run) {
     case .completed(let summary):
       let folder = trainer.folder
       reporter.message(
@@ -228,7 +220,7 @@ struct VQVAETrain: ParsableCommand {
       } else {
         reporter.message("interrupted before the first update; nothing to save")
       }
-      throw ExitCode(128 + (StopSignal.pending ?? SIGINT))
+      throw stoppedExitCode
     }
   }
 }

@@ -8,26 +8,19 @@ import Foundation
 ///     images/loss.png                  train and test bits per latent, redrawn at each evaluation
 ///     images/samples.png               a 10x10 grid of decoded samples (one class per row), drawn after training
 ///     summary.json                     the final figures
-public struct PriorFolder: Sendable {
+public struct PriorFolder: OutputFolder {
   /// The folder's path, as given.
   public let path: String
 
   public init(path: String) { self.path = path }
 
-  public var configPath: String { file("config.json") }
-  public var metricsPath: String { file("metrics.jsonl") }
-  public var summaryPath: String { file("summary.json") }
-  public var checkpointsPath: String { file("checkpoints") }
-  public var imagesPath: String { file("images") }
-  public var lossPlotPath: String { file("images/loss.png") }
+  /// `images/samples.png`.
   public var samplesPath: String { file("images/samples.png") }
 
   /// `checkpoints/prior-<update>.safetensors`, or the final `checkpoints/prior.safetensors` for nil.
   public func checkpointPath(update: Int?) -> String {
     file("checkpoints/prior\(update.map { "-\($0)" } ?? "").safetensors")
   }
-
-  private func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
 
   /// Creates the folder with its `checkpoints/` and `images/`.
   /// - Throws: `TrainingError` if it already holds files or cannot be created or written.

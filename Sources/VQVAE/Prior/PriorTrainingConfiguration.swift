@@ -5,9 +5,9 @@ import Foundation
 /// The keys are the underscore spellings (`batch_size`, `n_layers` ...): the keys of a JSON config file (its top
 /// level, or its `"prior"` object when it also configures the VQ-VAE) and, with dashes, the flags of
 /// `gated-pixelcnn`. Values are resolved as flag > config file > default.
-public struct PriorTrainingConfiguration: Sendable {
+public struct PriorTrainingConfiguration: KeyedConfiguration, Sendable {
   /// A settable key, spelled as in the JSON files.
-  public enum Key: String, CaseIterable, Sendable {
+  public enum Key: String, ConfigurationKey {
     case dataset
     case latents
     case outputDir = "output_dir"
@@ -26,9 +26,6 @@ public struct PriorTrainingConfiguration: Sendable {
     case saveEvery = "save_every"
     case trainLimit = "train_limit"
     case testLimit = "test_limit"
-
-    /// The command-line flag, `--batch-size`; the underscore spelling `--batch_size` is `"--" + rawValue`.
-    public var flag: String { "--" + rawValue.replacingOccurrences(of: "_", with: "-") }
   }
 
   /// The only dataset the prior learns from.
@@ -77,18 +74,6 @@ public struct PriorTrainingConfiguration: Sendable {
   /// The defaults.
   public init() {}
 
-  /// Resolves a configuration: the defaults, then the keys of `configFile` (its `"prior"` object if it has one),
-  /// then `overrides` (the flags), and validates the result.
-  /// - Throws: `TrainingError` naming the file, key or flag at fault.
-  public static func resolve(configFile: String?, overrides: [(Key, ConfigValue)]) throws -> PriorTrainingConfiguration
-  {
-    var configuration = PriorTrainingConfiguration()
-    if let configFile { try configuration.apply(contentsOf: configFile) }
-    for (key, value) in overrides { try configuration.set(key, to: value, from: .flag) }
-    try configuration.validate()
-    return configuration
-  }
-
   /// Sets `key` from a JSON or flag value, checking its type.
   /// - Throws: `TrainingError` naming the key and its origin.
   public mutating func set(_ key: Key, to value: ConfigValue, from origin: ConfigOrigin) throws {
@@ -132,22 +117,16 @@ public struct PriorTrainingConfiguration: Sendable {
       guard let prior = section as? [String: Any] else { throw TrainingError("\(path): \"prior\" must be an object") }
       (object, source) = (prior, "\(path) (prior)")
     }
-    for (name, value) in ConfigFile.entries(object) {
-      if let key = Key(rawValue: name) {
-        try set(key, to: value, from: .file(source))
-      } else if !Self.recordedKeys.contains(name) {
-        let known = Key.allCases.map(\.rawValue).joined(separator: ", ")
-        throw TrainingError("\(source): unknown key '\(name)'; known keys: \(known)")
-      }
-    }
+    try apply(ConfigFile.entries(object), source: source)
+  }
+
+  public mutating func readRecorded(_ name: String, _ value: ConfigValue, source: String) throws -> Bool {
+    Self.recordedKeys.contains(name)
   }
 
   /// Checks every value, naming the flag or file key of the first bad one.
   /// - Throws: `TrainingError`.
   public func validate() throws {
-    func require(_ condition: Bool, _ key: Key, _ requirement: String, _ value: Any) throws {
-      if !condition { throw TrainingError("\(describe(key)) must be \(requirement), got \(value)") }
-    }
     for (key, value) in [
       (Key.batchSize, batchSize), (.epochs, epochs), (.dim, dim), (.layers, layers), (.logInterval, logInterval),
     ] {
@@ -163,11 +142,6 @@ public struct PriorTrainingConfiguration: Sendable {
       if let value { try require(value >= 1, key, "at least 1 when set", value) }
     }
     try require(learningRate.isFinite && learningRate > 0, .learningRate, "a positive number", learningRate)
-  }
-
-  /// How an error names `key`: by its flag, by file and key, or by key alone for a default.
-  public func describe(_ key: Key) -> String {
-    origins[key].map { $0.describe(key.rawValue, flag: key.flag) } ?? key.rawValue
   }
 
   /// The settings as JSON fields, in key order.

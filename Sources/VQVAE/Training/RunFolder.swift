@@ -1,5 +1,29 @@
 import Foundation
 
+/// The files every training run's folder has, the VQ-VAE's and the prior's.
+public protocol OutputFolder: Sendable {
+  /// The folder's path, as given.
+  var path: String { get }
+}
+
+extension OutputFolder {
+  /// `config.json`: the effective configuration.
+  public var configPath: String { file("config.json") }
+  /// `metrics.jsonl`.
+  public var metricsPath: String { file("metrics.jsonl") }
+  /// `summary.json`: the final figures.
+  public var summaryPath: String { file("summary.json") }
+  /// `checkpoints/`.
+  public var checkpointsPath: String { file("checkpoints") }
+  /// `images/`.
+  public var imagesPath: String { file("images") }
+  /// `images/loss.png`.
+  public var lossPlotPath: String { file("images/loss.png") }
+
+  /// `name` inside the folder.
+  func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
+}
+
 /// The folder a training run leaves behind:
 ///
 ///     config.json                      the effective configuration
@@ -9,22 +33,9 @@ import Foundation
 ///     images/loss.png                  the loss curves, redrawn at each evaluation
 ///     images/codes-<update>.png        how often each code was used on the test split, at each evaluation
 ///     summary.json                     the final test figures
-public struct RunFolder: Sendable {
+public struct RunFolder: OutputFolder {
   /// The folder's path, as given.
   public let path: String
-
-  /// `config.json`.
-  public var configPath: String { file("config.json") }
-  /// `metrics.jsonl`.
-  public var metricsPath: String { file("metrics.jsonl") }
-  /// `summary.json`.
-  public var summaryPath: String { file("summary.json") }
-  /// `checkpoints/`.
-  public var checkpointsPath: String { file("checkpoints") }
-  /// `images/`.
-  public var imagesPath: String { file("images") }
-  /// `images/loss.png`.
-  public var lossPlotPath: String { file("images/loss.png") }
 
   /// `checkpoints/vqvae-<update>.safetensors`, or the final `checkpoints/vqvae.safetensors` for nil.
   public func checkpointPath(update: Int?) -> String {
@@ -36,8 +47,6 @@ public struct RunFolder: Sendable {
 
   /// `images/recon-<update>.png`.
   public func reconstructionPath(update: Int) -> String { file("images/recon-\(update).png") }
-
-  private func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
 
   /// `outputs/vqvae-<dataset>-<yyyyMMdd-HHmmss>`, the default place of a new run, in local time.
   public static func defaultPath(dataset: DatasetName, date: Date = Date()) -> String {

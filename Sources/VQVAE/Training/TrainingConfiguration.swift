@@ -4,9 +4,9 @@ import Foundation
 ///
 /// The keys are the classic PyTorch repo's flag names (`batch_size`, `n_hiddens`, `learning_rate` ...): the keys of
 /// `configs/*.json` and, with dashes, the flags of `vqvae-train`. Values are resolved as flag > config file > default.
-public struct TrainingConfiguration: Sendable {
+public struct TrainingConfiguration: KeyedConfiguration, Sendable {
   /// A settable key, spelled as in the JSON files.
-  public enum Key: String, CaseIterable, Sendable {
+  public enum Key: String, ConfigurationKey {
     case dataset
     case dataDir = "data_dir"
     case outputDir = "output_dir"
@@ -30,9 +30,6 @@ public struct TrainingConfiguration: Sendable {
     case emaDecay = "ema_decay"
     case codebookInit = "codebook_init"
     case deadCodeThreshold = "dead_code_threshold"
-
-    /// The command-line flag, `--batch-size`; the PyTorch spelling `--batch_size` is `"--" + rawValue`.
-    public var flag: String { "--" + rawValue.replacingOccurrences(of: "_", with: "-") }
   }
 
   /// Keys that a saved `config.json` records about the run but that are not settings: accepted and skipped, so a
@@ -78,19 +75,6 @@ public struct TrainingConfiguration: Sendable {
 
   /// The classic repo's defaults.
   public init() {}
-
-  /// Resolves a configuration: `base` (the defaults, or a resumed run's configuration), then the keys of
-  /// `configFile`, then `overrides` (the flags), and validates the result.
-  /// - Throws: `TrainingError` naming the file, key or flag at fault.
-  public static func resolve(
-    base: TrainingConfiguration = TrainingConfiguration(), configFile: String?, overrides: [(Key, ConfigValue)]
-  ) throws -> TrainingConfiguration {
-    var configuration = base
-    if let configFile { try configuration.apply(contentsOf: configFile) }
-    for (key, value) in overrides { try configuration.set(key, to: value, from: .flag) }
-    try configuration.validate()
-    return configuration
-  }
 
   /// Sets `key` from a JSON or flag value, checking its type (a dataset name must be known).
   /// - Throws: `TrainingError` naming the key and its origin.
@@ -142,26 +126,15 @@ public struct TrainingConfiguration: Sendable {
     try apply(ConfigFile.entries(try JSONText.parseObject(data, source: source)), source: source)
   }
 
-  private mutating func apply(_ entries: [(String, ConfigValue)], source: String) throws {
-    for (name, value) in entries {
-      if let key = Key(rawValue: name) {
-        try set(key, to: value, from: .file(source))
-      } else if name == "in_channels" {
-        // Recorded from the data; read back so that a resumed run can check its data against it.
-        model.inChannels = try value.integer("\(source): in_channels")
-      } else if !Self.recordedKeys.contains(name) {
-        let known = Key.allCases.map(\.rawValue).joined(separator: ", ")
-        throw TrainingError("\(source): unknown key '\(name)'; known keys: \(known)")
-      }
-    }
+  public mutating func readRecorded(_ name: String, _ value: ConfigValue, source: String) throws -> Bool {
+    // in_channels comes from the data; read back so that a resumed run can check its data against it.
+    if name == "in_channels" { model.inChannels = try value.integer("\(source): in_channels") }
+    return Self.recordedKeys.contains(name)
   }
 
   /// Checks every value, naming the flag or file key of the first bad one.
   /// - Throws: `TrainingError`.
   public func validate() throws {
-    func require(_ condition: Bool, _ key: Key, _ requirement: String, _ value: Any) throws {
-      if !condition { throw TrainingError("\(describe(key)) must be \(requirement), got \(value)") }
-    }
     for (key, value) in [
       (Key.batchSize, batchSize), (.updates, updates), (.residualHiddens, model.residualHiddens),
       (.embeddingDim, model.embeddingDim), (.embeddings, model.embeddings), (.logInterval, logInterval),
@@ -184,11 +157,6 @@ public struct TrainingConfiguration: Sendable {
     try require(
       codebook.deadCodeThreshold.isFinite && codebook.deadCodeThreshold >= 0, .deadCodeThreshold,
       "a non-negative number (assignments per batch; 0 turns restarts off)", codebook.deadCodeThreshold)
-  }
-
-  /// How an error names `key`: by its flag, by file and key, or by key alone for a default.
-  public func describe(_ key: Key) -> String {
-    origins[key].map { $0.describe(key.rawValue, flag: key.flag) } ?? key.rawValue
   }
 
   /// The settings as JSON fields, in key order, followed by `in_channels` and the optimiser.
