@@ -40,7 +40,7 @@ struct ExtractLatents: ParsableCommand {
 
   @Option(
     name: .dashedAndUnderscored("batch_size"),
-    help: ArgumentHelp("Images per encoder pass (default: 256).", valueName: "n"))
+    help: ArgumentHelp("Images per encoder pass.", valueName: "n"))
   var batchSize = 256
 
   @Option(

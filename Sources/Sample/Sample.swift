@@ -28,7 +28,7 @@ struct Sample: ParsableCommand {
       valueName: "dir-or-file"))
   var prior: String?
 
-  @Option(help: ArgumentHelp("Rows x columns of images (default: 10x10).", valueName: "RxC"))
+  @Option(help: ArgumentHelp("Rows x columns of images.", valueName: "RxC"))
   var grid = "10x10"
 
   @Option(
@@ -38,7 +38,7 @@ struct Sample: ParsableCommand {
 
   @Option(
     help: ArgumentHelp(
-      "Divides the logits: < 1 sharper, > 1 more varied, 0 always the most likely code (default: 1).",
+      "Divides the logits: < 1 sharper, > 1 more varied, 0 always the most likely code.",
       valueName: "t"))
   var temperature: Float = 1
 
@@ -47,7 +47,7 @@ struct Sample: ParsableCommand {
     help: ArgumentHelp("Draw only from the k most likely codes at each position (default: all).", valueName: "k"))
   var topK: Int?
 
-  @Option(help: ArgumentHelp("Seed of the sampler (default: 0).", valueName: "n"))
+  @Option(help: ArgumentHelp("Seed of the sampler.", valueName: "n"))
   var seed: UInt64 = 0
 
   @Option(help: ArgumentHelp("The PNG to write (default: <run>/samples.png).", valueName: "file.png"))

@@ -73,6 +73,10 @@ final class PriorTrainingTests: XCTestCase {
     XCTAssertEqual(try readPNGHeader(path: trainer.folder.lossPlotPath).width, 640)
     XCTAssertTrue(printed.contains("test @ 90: "), printed)
 
+    // `sample --prior` finds it from the run folder, the prior folder or the file.
+    let final = trainer.folder.checkpointPath(update: nil)
+    for target in [run, "\(run)/prior", final] { XCTAssertEqual(try PriorFolder.finalCheckpoint(target), final) }
+
     // The checkpoint gives back the same model, names the latents and the VQ-VAE, and samples reproducibly.
     let checkpoint = try PriorCheckpoint(contentsOf: trainer.folder.checkpointPath(update: nil))
     XCTAssertEqual(checkpoint.update, 90)

@@ -44,7 +44,7 @@ public struct PriorFolder: OutputFolder {
     if let target {
       let direct = PriorFolder(path: target)
       let inRun = PriorFolder(path: (target as NSString).appendingPathComponent("prior"))
-      folder = FileManager.default.fileExists(atPath: direct.checkpointsPath) ? direct : inRun
+      folder = FileManager.default.fileExists(atPath: direct.checkpointPath(update: nil)) ? direct : inRun
     } else {
       folder = PriorFolder(path: (try RunFolder.latest().path as NSString).appendingPathComponent("prior"))
     }
