@@ -66,7 +66,8 @@ public struct PriorSampler {
       var vertical = model.layers.map { _ in Grid(batch: count, channels: d, height: height, width: width) }
       var verticalShare = model.layers.map { _ in Grid(batch: count, channels: 2 * d, height: 1, width: width) }
       var horizontal = model.layers.map { _ in Grid(batch: count, channels: d, height: 1, width: width) }
-      var (row, scratch) = (
+      // One grid's logits at the current position, and the draw's scratch.
+      var (positionLogits, scratch) = (
         [Float](repeating: 0, count: model.configuration.codes), [Float](repeating: 0, count: model.configuration.codes)
       )
 
@@ -85,12 +86,14 @@ public struct PriorSampler {
             let p = layer.kernel / 2
             let right = layer.mask == .a ? j : j + 1
             let source = l == 0 ? input : horizontal[l - 1]
-            let row = l == 0 ? i : 0
+            let sourceRow = l == 0 ? i : 0
             let own = try layer.horizontalPreactivation(
-              try source.window(rows: row..<(row + 1), columns: (j - p)..<right), padding: .zero)
+              try source.window(rows: sourceRow..<(sourceRow + 1), columns: (j - p)..<right), padding: .zero)
             let fed = try own + verticalShare[l].window(rows: 0..<1, columns: j..<(j + 1))
             var out = try layer.horizontalOutput(fed, condition: conditions[l])
-            if layer.residual { out = try out + source.window(rows: row..<(row + 1), columns: j..<(j + 1)) }
+            if layer.residual {
+              out = try out + source.window(rows: sourceRow..<(sourceRow + 1), columns: j..<(j + 1))
+            }
             horizontal[l].write(out, row: 0, column: j)
             h = out
           }
@@ -98,7 +101,7 @@ public struct PriorSampler {
           let logits = try model.logits(h!)
           let k = model.configuration.codes
           logits.data.withUnsafeBufferPointer { all in
-            row.withUnsafeMutableBufferPointer { values in
+            positionLogits.withUnsafeMutableBufferPointer { values in
               scratch.withUnsafeMutableBufferPointer { buffer in
                 for n in 0..<count {
                   for c in 0..<k { values[c] = all[c * count + n] }
