@@ -190,14 +190,18 @@ public final class PriorTrainer {
     let test = try evaluate(maxBatches: nil)
     let finalPath = folder.checkpointPath(update: nil)
     try save(finalPath)
-    let samples = try drawSamples()
-    let summary = PriorSummary(
-      updates: update, epochs: sampler.epoch, wallSeconds: seconds(since: start),
-      train: metrics.records.last { $0.split == "train" }, test: test,
-      uniformBitsPerLatent: log2(Double(latents.codebookSize)), gridSize: size, checkpointPath: finalPath,
-      samplesPath: samples)
-    try JSONText.write(summary.json, to: folder.summaryPath)
-    return .completed(summary)
+    func summary(samples: String?) -> PriorSummary {
+      PriorSummary(
+        updates: update, epochs: sampler.epoch, wallSeconds: seconds(since: start),
+        train: metrics.records.last { $0.split == "train" }, test: test,
+        uniformBitsPerLatent: log2(Double(latents.codebookSize)), gridSize: size, checkpointPath: finalPath,
+        samplesPath: samples)
+    }
+    // The figures are written before the grid is drawn, so that a VQ-VAE that cannot decode does not lose them.
+    try JSONText.write(summary(samples: nil).json, to: folder.summaryPath)
+    let final = summary(samples: try drawSamples())
+    try JSONText.write(final.json, to: folder.summaryPath)
+    return .completed(final)
   }
 
   /// Evaluates on the test split (its first `maxBatches` batches, or all of it), logs it and redraws the loss plot.
