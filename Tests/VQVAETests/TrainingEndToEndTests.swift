@@ -81,7 +81,11 @@ final class TrainingEndToEndTests: XCTestCase {
     let checkpoint = try SafeTensors.read(contentsOf: run.checkpointPath(update: nil))
     XCTAssertEqual(checkpoint.metadata["update"], "150")
     XCTAssertEqual(checkpoint.entry("vector_quantization.embedding.weight")?.shape, [32, 8])
-    XCTAssertNotNil(checkpoint.entry("optimizer.vector_quantization.embedding.weight.exp_avg"))
+    XCTAssertNotNil(checkpoint.entry("optimizer.encoder.conv_stack.0.weight.exp_avg"))
+    // The default codebook learns by EMA: no optimiser state of its own, its moving averages instead.
+    XCTAssertNil(checkpoint.entry("optimizer.vector_quantization.embedding.weight.exp_avg"))
+    XCTAssertEqual(checkpoint.entry("vector_quantization.cluster_size")?.shape, [32])
+    XCTAssertEqual(checkpoint.entry("vector_quantization.embed_avg")?.shape, [32, 8])
     let reloaded = try TrainingCheckpoint(contentsOf: run.checkpointPath(update: nil))
     XCTAssertEqual(reloaded.configuration.model, trainer.model.configuration)
 

@@ -37,6 +37,11 @@ public struct CodebookSettings: Equatable, Sendable {
     )
   }
 
+  /// vqvae-train's default, measured on Fashion-MNIST (5000 updates, README): EMA updates, a k-means start and
+  /// restarts below 0.1 uses per batch kept all 512 codes in use and cut the test normalised MSE from 0.081 to 0.033.
+  /// `CodebookSettings()` is the paper's plain quantizer, the classic recipe.
+  public static let recommended = CodebookSettings(update: .ema, initialization: .kmeans, deadCodeThreshold: 0.1)
+
   /// Whether training keeps moving averages of the codes' usage.
   var tracksUsage: Bool { update == .ema || deadCodeThreshold > 0 }
 }

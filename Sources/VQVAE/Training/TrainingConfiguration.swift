@@ -68,8 +68,9 @@ public struct TrainingConfiguration: KeyedConfiguration, Sendable {
   public var trainLimit: Int?
   /// Use only the first N test images.
   public var testLimit: Int?
-  /// How the codebook learns and is kept in use.
-  public var codebook = CodebookSettings()
+  /// How the codebook learns and is kept in use (EMA, k-means start, dead-code restarts; the classic recipe is
+  /// `CodebookSettings()`).
+  public var codebook = CodebookSettings.recommended
   /// Where each key that is not at its default was last set.
   public private(set) var origins: [Key: ConfigOrigin] = [:]
 
