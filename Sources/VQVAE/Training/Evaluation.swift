@@ -57,8 +57,8 @@ public struct Evaluation: Sendable {
   /// The per-code usage of the pass as a histogram: how often each code index was chosen, on a log scale.
   public func usagePlot(update: Int) -> LinePlot {
     LinePlot(
-      title: "Code usage on the test split, update \(update): \(codesUsed)/\(codeCounts.count) used",
-      xLabel: "code index",
+      title: "Codes used at update \(update): \(codesUsed)/\(codeCounts.count)",
+      xLabel: "code index (bars: uses on the test split)",
       series: [
         PlotSeries(
           name: "", x: codeCounts.indices.map(Double.init), y: codeCounts.map(Double.init), bars: true)
