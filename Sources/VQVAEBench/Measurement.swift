@@ -11,7 +11,8 @@ struct BenchmarkRow: Encodable {
   let gflops: Double?
   /// Raw cblas_sgemm GFLOP/s on the same GEMM shapes (conv rows).
   let gemmGflops: Double?
-  /// The process's peak resident memory while this row ran (the peak is reset before each row).
+  /// Peak resident memory while this row ran: the process's peak, reset before the row; then, in the report, that
+  /// of a fresh process running the row alone.
   var peakResidentMiB: Double? = nil
 
   /// Conv GFLOP/s over raw GEMM GFLOP/s: how much of the BLAS rate survives im2col, permutes and bias.
