@@ -85,6 +85,8 @@ final class ConvolutionTests: XCTestCase {
       ([3, 2, 8, 8], [4, 3, 4, 4], (2, 2), (1, 1)),
       ([2, 1, 7, 5], [3, 2, 3, 3], (1, 1), (1, 1)),
       ([2, 2, 9, 6], [2, 2, 3, 2], (2, 1), (0, 1)),
+      ([3, 2, 7, 5], [2, 3, 3, 3], (1, 1), (1, 1)),
+      ([3, 2, 6, 5], [2, 3, 2, 3], (1, 1), (1, 3)),
     ]
     for (k, (inputShape, weightShape, stride, padding)) in cases.enumerated() {
       let x = randomTensor(inputShape, seed: UInt64(30 + k), requiresGrad: false)

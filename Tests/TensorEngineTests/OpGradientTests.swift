@@ -74,6 +74,9 @@ final class OpGradientTests: XCTestCase {
       ([2, 2, 8, 8], [3, 2, 4, 4], (2, 2), (1, 1)),
       ([2, 1, 6, 7], [2, 2, 2, 3], (1, 2), (0, 1)),
       ([4, 3, 5, 5], [2, 4, 1, 1], (1, 1), (0, 0)),
+      // No more output channels than input ones at stride 1: dx by correlation with the turned kernel.
+      ([4, 2, 7, 6], [3, 4, 3, 3], (1, 1), (1, 1)),
+      ([3, 2, 6, 7], [3, 3, 2, 3], (1, 1), (0, 1)),
     ]
     for (n, c) in cases.enumerated() {
       let x = randomTensor(c.input, seed: 20 + UInt64(n))
@@ -124,14 +127,18 @@ final class OpGradientTests: XCTestCase {
   }
 
   func testConv2dWithPaddingPerSide() throws {
-    let x = randomTensor([2, 2, 5, 6], seed: 24)
-    let w = randomTensor([3, 2, 3, 4], seed: 34)
-    let b = randomTensor([3], seed: 44)
-    for padding in [
-      ConvPadding(top: 2, bottom: -1, left: 3, right: 0), ConvPadding(top: 0, bottom: 1, left: -1, right: 2),
-    ] {
-      try assertGradientsMatchFiniteDifferences([x, w, b]) {
-        try $0[0].conv2d(weight: $0[1], bias: $0[2], padding: padding)
+    // 2 -> 3 channels folds dx back with col2im; 3 -> 2 computes it by correlation.
+    for (inputShape, weightShape) in [([2, 2, 5, 6], [3, 2, 3, 4]), ([3, 2, 5, 6], [2, 3, 3, 4])] {
+      let x = randomTensor(inputShape, seed: 24)
+      let w = randomTensor(weightShape, seed: 34)
+      let b = randomTensor([weightShape[0]], seed: 44)
+      for padding in [
+        ConvPadding(top: 2, bottom: -1, left: 3, right: 0), ConvPadding(top: 0, bottom: 1, left: -1, right: 2),
+        ConvPadding(top: 4, bottom: 0, left: 1, right: 1),
+      ] {
+        try assertGradientsMatchFiniteDifferences([x, w, b]) {
+          try $0[0].conv2d(weight: $0[1], bias: $0[2], padding: padding)
+        }
       }
     }
   }
@@ -182,6 +189,9 @@ final class OpGradientTests: XCTestCase {
       ([3, 2, 4, 5], [3, 2, 3, 3], (1, 1), (1, 1)),
       ([3, 2, 4, 4], [3, 2, 4, 4], (2, 2), (1, 1)),
       ([2, 1, 3, 4], [2, 3, 2, 3], (2, 1), (0, 1)),
+      // No more input channels than output ones at stride 1: the output by correlation with the turned kernel.
+      ([2, 2, 4, 5], [2, 3, 3, 3], (1, 1), (1, 1)),
+      ([2, 3, 3, 4], [2, 2, 2, 3], (1, 1), (0, 1)),
     ]
     for (n, c) in cases.enumerated() {
       let x = randomTensor(c.input, seed: 50 + UInt64(n))

@@ -125,13 +125,25 @@ extension Tensor {
       }
       if let bias { addPerRow(bias.data, to: o.baseAddress!, rows: outChannels, width: columns) }
     }
+    // For stride 1 the input gradient is a correlation of dOut with the kernel turned by 180°; when dOut has no
+    // more channels than the input, its im2col matrix is no larger than the one col2im would fold back, and the
+    // GEMM writes dx directly.
+    let gradientByCorrelation = !pointwise && stride == (1, 1) && outChannels <= c
     let inputs = [input, weight] + (bias.map { [$0] } ?? [])
     return Tensor.record(out, shape: [outChannels, n, oh, ow], inputs: inputs) { result in
       result.grad!.withUnsafeBufferPointer { g in
         if let bias, bias.requiresGrad {
           bias.accumulateGrad(sumPerRow(g.baseAddress!, rows: outChannels, width: columns))
         }
-        guard weight.requiresGrad || input.requiresGrad else { return }
+        if gradientByCorrelation, input.requiresGrad {
+          let correlation = ConvGeometry(
+            batch: n, channels: outChannels, height: oh, width: ow, kernelHeight: kh, kernelWidth: kw,
+            strideHeight: 1, strideWidth: 1, paddingHeight: kh - 1 - padding.top, paddingWidth: kw - 1 - padding.left,
+            outputHeight: h, outputWidth: w)
+          let turned = turnedKernel(weight.data, outer: outChannels, inner: c, kh: kh, kw: kw)
+          input.accumulateGrad { d in correlate(g.baseAddress!, correlation, turned, into: d.baseAddress!) }
+        }
+        guard weight.requiresGrad || (input.requiresGrad && !gradientByCorrelation) else { return }
         weight.data.withUnsafeBufferPointer { wt in
           forEachChunk(buildingColumns: weight.requiresGrad) { images, cols in
             let width = images.count * area
@@ -144,7 +156,7 @@ extension Tensor {
                   d.baseAddress!)
               }
             }
-            guard input.requiresGrad else { return }
+            guard input.requiresGrad, !gradientByCorrelation else { return }
             input.accumulateGrad { d in
               // dCols = Wᵀ · dOut, folded back onto the images (for a 1x1 kernel, dCols is dx itself).
               if pointwise {
@@ -214,11 +226,21 @@ extension Tensor {
     }
 
     // cols[(o, kh, kw), (n, p)] = Wᵀ · x[i, (n, p)], with W viewed as [inChannels, outChannels · kh · kw], then
-    // col2im (for a 1x1 kernel, cols is the output).
+    // col2im (for a 1x1 kernel, cols is the output). For stride 1 with no more input channels than output ones,
+    // the output is a correlation of x with the kernel turned by 180° instead (see conv2d's input gradient).
     var out = [Float](repeating: 0, count: outCount)
     out.withUnsafeMutableBufferPointer { o in
       input.data.withUnsafeBufferPointer { x in
         weight.data.withUnsafeBufferPointer { wt in
+          if !pointwise, stride == (1, 1), inChannels <= outChannels {
+            let correlation = ConvGeometry(
+              batch: n, channels: inChannels, height: h, width: w, kernelHeight: kh, kernelWidth: kw,
+              strideHeight: 1, strideWidth: 1, paddingHeight: kh - 1 - padding.0, paddingWidth: kw - 1 - padding.1,
+              outputHeight: oh, outputWidth: ow)
+            let turned = turnedKernel(weight.data, outer: inChannels, inner: outChannels, kh: kh, kw: kw)
+            correlate(x.baseAddress!, correlation, turned, into: o.baseAddress!)
+            return
+          }
           if pointwise {
             gemm(transposeA: true, m: k, n: columns, k: inChannels, wt.baseAddress!, x.baseAddress!, o.baseAddress!)
             return
@@ -294,6 +316,41 @@ func sumPerRow(_ matrix: UnsafePointer<Float>, rows: Int, width: Int) -> [Float]
         var total: Float = 0
         for i in 0..<width { total += row[i] }
         sums[r] = total
+      }
+    }
+  }
+}
+
+/// A kernel `[outer, inner, kh, kw]` as the `[inner, outer · kh · kw]` matrix of its taps turned by 180°: the
+/// weights of the stride-1 correlation that computes a convolution's input gradient, or a transposed convolution.
+func turnedKernel(_ kernel: [Float], outer: Int, inner: Int, kh: Int, kw: Int) -> [Float] {
+  let taps = kh * kw
+  return uninitializedFloats(inner * outer * taps) { turned in
+    for i in 0..<inner {
+      for o in 0..<outer {
+        for t in 0..<taps {
+          turned[(i * outer + o) * taps + t] = kernel[(o * inner + i) * taps + taps - 1 - t]
+        }
+      }
+    }
+  }
+}
+
+/// target[:, (n, p)] += kernel · im2col(source)[:, (n, p)] for a stride-1 `geometry` over `source`: the output side
+/// has `geometry.outputHeight x outputWidth` per image and `kernel` rows; built a chunk of images at a time.
+func correlate(
+  _ source: UnsafePointer<Float>, _ geometry: ConvGeometry, _ kernel: [Float], into target: UnsafeMutablePointer<Float>
+) {
+  let area = geometry.outputHeight * geometry.outputWidth
+  let (k, rows, chunk) = (geometry.patchSize, kernel.count / geometry.patchSize, geometry.imagesPerChunk)
+  kernel.withUnsafeBufferPointer { weights in
+    ScratchPool.withBuffer(k * chunk * area) { scratch in
+      for start in Swift.stride(from: 0, to: geometry.batch, by: chunk) {
+        let images = start..<Swift.min(start + chunk, geometry.batch)
+        geometry.images(images).im2col(source, scratch)
+        gemm(
+          m: rows, n: images.count * area, k: k, weights.baseAddress!, scratch, beta: 1, target + start * area,
+          ldc: geometry.patchCount)
       }
     }
   }
