@@ -42,6 +42,8 @@ final class ConvolutionTests: XCTestCase {
       ([2, 3, 10, 8], [5, 2, 4, 4], (2, 2), (1, 1)),
       ([4, 1, 7, 9], [2, 4, 2, 5], (3, 2), (2, 0)),
       ([5, 2, 4, 4], [3, 5, 1, 1], (1, 1), (0, 0)),
+      // Stride 2 with at least 8 outputs per row: runs of 8 from a padded plane, then a tail (8 + 3).
+      ([2, 3, 12, 22], [3, 2, 4, 4], (2, 2), (1, 1)),
     ]
     for (k, (inputShape, weightShape, stride, padding)) in cases.enumerated() {
       let x = randomTensor(inputShape, seed: UInt64(k), requiresGrad: false)
@@ -63,6 +65,8 @@ final class ConvolutionTests: XCTestCase {
       ([2, 1, 5, 8], [3, 2, 1, 3], (1, 1), ConvPadding(top: 0, bottom: 0, left: 3, right: -1)),
       ([2, 3, 4, 7], [2, 2, 1, 2], (1, 1), ConvPadding(top: 0, bottom: 0, left: 1, right: 0)),
       ([2, 1, 9, 9], [2, 2, 3, 3], (2, 2), ConvPadding(top: 2, bottom: 0, left: 0, right: 1)),
+      ([2, 2, 12, 21], [3, 2, 4, 3], (2, 2), ConvPadding(top: 1, bottom: 1, left: 2, right: 0)),
+      ([2, 2, 9, 20], [3, 2, 3, 3], (2, 2), ConvPadding(top: -1, bottom: 0, left: -1, right: 1)),
     ]
     for (k, (inputShape, weightShape, stride, padding)) in cases.enumerated() {
       let x = randomTensor(inputShape, seed: UInt64(60 + k), requiresGrad: false)

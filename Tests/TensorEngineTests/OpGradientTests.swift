@@ -72,6 +72,7 @@ final class OpGradientTests: XCTestCase {
     let cases: [(input: [Int], weight: [Int], stride: (Int, Int), padding: (Int, Int))] = [
       ([3, 2, 7, 6], [4, 3, 3, 3], (1, 1), (1, 1)),
       ([2, 2, 8, 8], [3, 2, 4, 4], (2, 2), (1, 1)),
+      ([2, 1, 6, 19], [2, 2, 4, 3], (2, 2), (1, 1)),
       ([2, 1, 6, 7], [2, 2, 2, 3], (1, 2), (0, 1)),
       ([4, 3, 5, 5], [2, 4, 1, 1], (1, 1), (0, 0)),
       // No more output channels than input ones at stride 1: dx by correlation with the turned kernel.
@@ -189,6 +190,8 @@ final class OpGradientTests: XCTestCase {
       ([3, 2, 4, 5], [3, 2, 3, 3], (1, 1), (1, 1)),
       ([3, 2, 4, 4], [3, 2, 4, 4], (2, 2), (1, 1)),
       ([2, 1, 3, 4], [2, 3, 2, 3], (2, 1), (0, 1)),
+      // The gradient's stride-2 im2col has 9 outputs per row: a run of 8 and a tail.
+      ([2, 1, 3, 9], [2, 2, 4, 4], (2, 2), (1, 1)),
       // No more input channels than output ones at stride 1: the output by correlation with the turned kernel.
       ([2, 2, 4, 5], [2, 3, 3, 3], (1, 1), (1, 1)),
       ([2, 3, 3, 4], [2, 2, 2, 3], (1, 1), (0, 1)),

@@ -81,6 +81,9 @@ struct ConvGeometry {
     let outputArea = outputHeight * outputWidth
     let columnCount = patchCount
     let shifted = strideHeight == 1 && strideWidth == 1 && outputWidth == width && outputHeight == height
+    if strideHeight == 2 && strideWidth == 2 && outputWidth >= 8 {
+      return im2colStride2(image, columns)
+    }
     // Channels write disjoint rows, so they split across threads.
     parallelChunks(channels, parallel: isLarge) { channelRange in
       for c in channelRange {
@@ -112,6 +115,48 @@ struct ConvGeometry {
                   for ow in valid { target[ow] = source[ow * strideWidth] }
                 }
                 for ow in valid.upperBound..<outputWidth { target[ow] = 0 }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /// im2col for stride 2, a plane at a time: the plane is copied into a zero-padded buffer that every tap reads
+  /// without bounds checks, and each run of 8 outputs is the even half of 16 neighbouring values. (Element by
+  /// element, the rows of 8 stride-2 reads cost more in loop overhead than in copying.)
+  private func im2colStride2(_ image: UnsafePointer<Float>, _ columns: UnsafeMutablePointer<Float>) {
+    let (outputArea, columnCount) = (outputHeight * outputWidth, patchCount)
+    let paddedHeight = (outputHeight - 1) * 2 + kernelHeight
+    let paddedWidth = (outputWidth - 1) * 2 + kernelWidth
+    // The input rows and columns that land inside the padded plane, and where.
+    let rows = Swift.max(0, -paddingHeight)..<Swift.min(height, paddedHeight - paddingHeight)
+    let inputColumns = Swift.max(0, -paddingWidth)..<Swift.min(width, paddedWidth - paddingWidth)
+    let fullBlocks = outputWidth / 8 * 8
+    parallelChunks(channels, parallel: isLarge) { channelRange in
+      // 16 floats of slack: a block's last load reads one value past its last even one.
+      let padded = UnsafeMutablePointer<Float>.allocate(capacity: paddedHeight * paddedWidth + 16)
+      defer { padded.deallocate() }
+      padded.initialize(repeating: 0, count: paddedHeight * paddedWidth + 16)
+      for c in channelRange {
+        for b in 0..<batch {
+          let plane = image + (c * imageBatch + firstImage + b) * height * width
+          for r in rows where !inputColumns.isEmpty {
+            (padded + (r + paddingHeight) * paddedWidth + inputColumns.lowerBound + paddingWidth).update(
+              from: plane + r * width + inputColumns.lowerBound, count: inputColumns.count)
+          }
+          for ki in 0..<kernelHeight {
+            for kj in 0..<kernelWidth {
+              let row = columns + ((c * kernelHeight + ki) * kernelWidth + kj) * columnCount + b * outputArea
+              for oh in 0..<outputHeight {
+                let source = padded + (oh * 2 + ki) * paddedWidth + kj
+                let target = row + oh * outputWidth
+                for ow in Swift.stride(from: 0, to: fullBlocks, by: 8) {
+                  let values = UnsafeRawPointer(source + 2 * ow).loadUnaligned(as: SIMD16<Float>.self)
+                  UnsafeMutableRawPointer(target + ow).storeBytes(of: values.evenHalf, as: SIMD8<Float>.self)
+                }
+                for ow in fullBlocks..<outputWidth { target[ow] = source[2 * ow] }
               }
             }
           }
