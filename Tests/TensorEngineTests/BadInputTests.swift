@@ -67,7 +67,9 @@ final class BadInputTests: XCTestCase {
     assertThrowsTensorError("softmaxCrossEntropy: 3 targets for 4 positions") {
       _ = try softmaxCrossEntropy(logits: table, targets: [0, 1, 1])
     }
-    assertThrowsTensorError("argminRows: need a 2-D tensor") { _ = try randomTensor([3], seed: 15).argminRows() }
+    assertThrowsTensorError("nearestRows: need a [K, D] table and [D, N] points, got [4, 2] and [3, 5]") {
+      _ = try table.nearestRows(toColumnsOf: randomTensor([3, 5], seed: 15))
+    }
   }
 
   func testBackwardMisuse() throws {

@@ -28,23 +28,53 @@ extension Tensor {
     }
   }
 
-  /// The column index of the smallest value in each row of a 2-D tensor (ties go to the first), as
-  /// `torch.argmin(dim=1)`. Not differentiable.
-  /// - Throws: `TensorError` if this is not 2-D with at least one column.
-  public func argminRows() throws -> [Int] {
-    guard rank == 2, shape[1] > 0 else { throw TensorError("argminRows: need a 2-D tensor with columns, got \(shape)") }
-    let width = shape[1]
-    return data.withUnsafeBufferPointer { x in
-      (0..<shape[0]).map { row in
-        let base = row * width
-        var best = 0
-        var bestValue = x[base]
-        for j in 1..<width where x[base + j] < bestValue {
-          best = j
-          bestValue = x[base + j]
+  /// For each column of `points` (`[D, N]`), the index of the nearest row of this `[K, D]` table in squared
+  /// Euclidean distance, ties to the first row: a vector quantizer's code assignment. The scores |e|² - 2 e·z (|z|²
+  /// does not move the argmin) come from one GEMM that starts from the rows' norms; the argmin runs down 16 columns
+  /// at a time.
+  /// - Throws: `TensorError` unless this is `[K, D]` with K > 0 and `points` is `[D, N]`.
+  public func nearestRows(toColumnsOf points: Tensor) throws -> [Int] {
+    guard rank == 2, points.rank == 2, shape[0] > 0, shape[1] == points.shape[0] else {
+      throw TensorError("nearestRows: need a [K, D] table and [D, N] points, got \(shape) and \(points.shape)")
+    }
+    let (k, d, n) = (shape[0], shape[1], points.shape[1])
+    guard n > 0 else { return [] }
+    let scores = uninitializedFloats(k * n) { s in
+      data.withUnsafeBufferPointer { e in
+        for j in 0..<k {
+          var norm: Float = 0
+          for i in 0..<d { norm += e[j * d + i] * e[j * d + i] }
+          (s.baseAddress! + j * n).update(repeating: norm, count: n)
         }
-        return best
+        points.data.withUnsafeBufferPointer { z in
+          gemm(m: k, n: n, k: d, alpha: -2, e.baseAddress!, z.baseAddress!, beta: 1, s.baseAddress!)
+        }
       }
     }
+    var nearest = [Int](repeating: 0, count: n)
+    scores.withUnsafeBufferPointer { s in
+      nearest.withUnsafeMutableBufferPointer { out in
+        let blocks = n / 16
+        parallelChunks(blocks, grain: 64) { range in
+          for block in range {
+            let column = block * 16
+            var (bestScore, bestRow) = (SIMD16<Float>(repeating: .infinity), SIMD16<Int32>(repeating: 0))
+            for j in 0..<k {
+              let score = UnsafeRawPointer(s.baseAddress! + j * n + column).loadUnaligned(as: SIMD16<Float>.self)
+              let better = score .< bestScore
+              bestScore.replace(with: score, where: better)
+              bestRow.replace(with: Int32(j), where: better)
+            }
+            for lane in 0..<16 { out[column + lane] = Int(bestRow[lane]) }
+          }
+        }
+        for column in (blocks * 16)..<n {
+          var (bestScore, bestRow) = (Float.infinity, 0)
+          for j in 0..<k where s[j * n + column] < bestScore { (bestScore, bestRow) = (s[j * n + column], j) }
+          out[column] = bestRow
+        }
+      }
+    }
+    return nearest
   }
 }

@@ -73,29 +73,7 @@ public final class VectorQuantizer: Module {
   /// The index of the nearest code for each column of `vectors` (`[D, N]`, the channel-major encoder output):
   /// argmin over codes of |z|² + |e|² - 2 z·e, with the products as one GEMM.
   public func nearestCodes(_ vectors: Tensor) throws -> [Int] {
-    try withoutGrad {
-      let table = codebook.weight
-      let products = try vectors.matmul(table, transposeSelf: true, transposeRight: true)  // [N, K]
-      let (n, k, d) = (vectors.shape[1], count, dimension)
-      var codeNorms = [Float](repeating: 0, count: k)
-      table.data.withUnsafeBufferPointer { e in
-        for j in 0..<k { for i in 0..<d { codeNorms[j] += e[j * d + i] * e[j * d + i] } }
-      }
-      // |z|² is the same for every code of a row, so it does not change the argmin; ties go to the first code.
-      return products.data.withUnsafeBufferPointer { p in
-        codeNorms.withUnsafeBufferPointer { norms in
-          (0..<n).map { row in
-            let scores = p.baseAddress! + row * k
-            var (best, bestScore) = (0, norms[0] - 2 * scores[0])
-            for j in 1..<k {
-              let score = norms[j] - 2 * scores[j]
-              if score < bestScore { (best, bestScore) = (j, score) }
-            }
-            return best
-          }
-        }
-      }
-    }
+    try withoutGrad { try codebook.weight.nearestRows(toColumnsOf: vectors) }
   }
 
   /// Quantizes channel-major encoder outputs `z` (`[D, B, H, W]`).
