@@ -47,11 +47,12 @@ private func keepFreedMemoryForReuse() {
 /// C = alpha · op(A) · op(B) + beta · C, row-major, through OpenBLAS. `m x k` is op(A), `k x n` is op(B); the
 /// leading dimensions are those of the stored (untransposed) matrices, by default their widths (`lda`, `ldb` and
 /// `ldc` let a product read or write a block of columns of a wider matrix). Large products are split along the
-/// larger of m and n into one block per engine thread.
+/// larger of m and n into one block per engine thread, unless `split` is false (a caller that already runs one
+/// product per thread).
 func gemm(
   transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
   _ a: UnsafePointer<Float>, lda: Int? = nil, _ b: UnsafePointer<Float>, ldb: Int? = nil, beta: Float = 0,
-  _ c: UnsafeMutablePointer<Float>, ldc: Int? = nil
+  _ c: UnsafeMutablePointer<Float>, ldc: Int? = nil, split: Bool = true
 ) {
   guard m > 0, n > 0 else { return }
   let ldc = ldc ?? n
@@ -73,7 +74,7 @@ func gemm(
   }
   let threads = EngineThreads.count
   // Below ~2 M multiply-adds a split costs more in synchronisation than it gains.
-  guard threads > 1, m * n * k >= 1 << 21 else {
+  guard split, threads > 1, m * n * k >= 1 << 21 else {
     block(rows: 0..<m, columns: 0..<n)
     return
   }

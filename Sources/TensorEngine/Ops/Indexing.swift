@@ -30,51 +30,64 @@ extension Tensor {
 
   /// For each column of `points` (`[D, N]`), the index of the nearest row of this `[K, D]` table in squared
   /// Euclidean distance, ties to the first row: a vector quantizer's code assignment. The scores |e|² - 2 e·z (|z|²
-  /// does not move the argmin) come from one GEMM that starts from the rows' norms; the argmin runs down 16 columns
-  /// at a time.
+  /// does not move the argmin) are computed a block of columns at a time, one GEMM per block on each thread, and
+  /// searched while the block is still in cache, 16 columns at a time.
   /// - Throws: `TensorError` unless this is `[K, D]` with K > 0 and `points` is `[D, N]`.
   public func nearestRows(toColumnsOf points: Tensor) throws -> [Int] {
     guard rank == 2, points.rank == 2, shape[0] > 0, shape[1] == points.shape[0] else {
       throw TensorError("nearestRows: need a [K, D] table and [D, N] points, got \(shape) and \(points.shape)")
     }
     let (k, d, n) = (shape[0], shape[1], points.shape[1])
-    guard n > 0 else { return [] }
-    let scores = uninitializedFloats(k * n) { s in
-      data.withUnsafeBufferPointer { e in
-        for j in 0..<k {
-          var norm: Float = 0
-          for i in 0..<d { norm += e[j * d + i] * e[j * d + i] }
-          (s.baseAddress! + j * n).update(repeating: norm, count: n)
-        }
-        points.data.withUnsafeBufferPointer { z in
-          gemm(m: k, n: n, k: d, alpha: -2, e.baseAddress!, z.baseAddress!, beta: 1, s.baseAddress!)
-        }
-      }
+    let norms = data.withUnsafeBufferPointer { e in
+      (0..<k).map { j in (0..<d).reduce(Float(0)) { $0 + e[j * d + $1] * e[j * d + $1] } }
     }
+    // 128 columns of K scores: 256 KB for K = 512, within a core's L2.
+    let width = 128
     var nearest = [Int](repeating: 0, count: n)
-    scores.withUnsafeBufferPointer { s in
-      nearest.withUnsafeMutableBufferPointer { out in
-        let blocks = n / 16
-        parallelChunks(blocks, grain: 64) { range in
-          for block in range {
-            let column = block * 16
-            var (bestScore, bestRow) = (SIMD16<Float>(repeating: .infinity), SIMD16<Int32>(repeating: 0))
-            for j in 0..<k {
-              let score = UnsafeRawPointer(s.baseAddress! + j * n + column).loadUnaligned(as: SIMD16<Float>.self)
-              let better = score .< bestScore
-              bestScore.replace(with: score, where: better)
-              bestRow.replace(with: Int32(j), where: better)
+    data.withUnsafeBufferPointer { e in
+      points.data.withUnsafeBufferPointer { z in
+        nearest.withUnsafeMutableBufferPointer { out in
+          let blocks = (n + width - 1) / width
+          parallelChunks(blocks, parallel: blocks > 1 && k * d * width * blocks >= 1 << 21) { range in
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: k * width)
+            defer { scores.deallocate() }
+            for block in range {
+              let first = block * width
+              let columns = Swift.min(width, n - first)
+              gemm(
+                m: k, n: columns, k: d, alpha: -2, e.baseAddress!, z.baseAddress! + first, ldb: n, scores,
+                split: false)
+              nearestInBlock(scores, norms: norms, columns: columns, into: out.baseAddress! + first)
             }
-            for lane in 0..<16 { out[column + lane] = Int(bestRow[lane]) }
           }
-        }
-        for column in (blocks * 16)..<n {
-          var (bestScore, bestRow) = (Float.infinity, 0)
-          for j in 0..<k where s[j * n + column] < bestScore { (bestScore, bestRow) = (s[j * n + column], j) }
-          out[column] = bestRow
         }
       }
     }
     return nearest
+  }
+}
+
+/// For each of `columns` columns of a `[norms.count, columns]` block of scores, the row with the smallest
+/// `norms[j] + score` (ties to the first), 16 columns at a time.
+private func nearestInBlock(
+  _ scores: UnsafePointer<Float>, norms: [Float], columns: Int, into out: UnsafeMutablePointer<Int>
+) {
+  let vectorColumns = columns / 16 * 16
+  for column in Swift.stride(from: 0, to: vectorColumns, by: 16) {
+    var (bestScore, bestRow) = (SIMD16<Float>(repeating: .infinity), SIMD16<Int32>(repeating: 0))
+    for (j, norm) in norms.enumerated() {
+      let score = UnsafeRawPointer(scores + j * columns + column).loadUnaligned(as: SIMD16<Float>.self) + norm
+      let better = score .< bestScore
+      bestScore.replace(with: score, where: better)
+      bestRow.replace(with: Int32(j), where: better)
+    }
+    for lane in 0..<16 { out[column + lane] = Int(bestRow[lane]) }
+  }
+  for column in vectorColumns..<columns {
+    var (bestScore, bestRow) = (Float.infinity, 0)
+    for (j, norm) in norms.enumerated() where norm + scores[j * columns + column] < bestScore {
+      (bestScore, bestRow) = (norm + scores[j * columns + column], j)
+    }
+    out[column] = bestRow
   }
 }
