@@ -311,12 +311,7 @@ func addPerRow(_ values: [Float], to matrix: UnsafeMutablePointer<Float>, rows: 
 func sumPerRow(_ matrix: UnsafePointer<Float>, rows: Int, width: Int) -> [Float] {
   uninitializedFloats(rows) { sums in
     parallelChunks(rows, grain: max(1, parallelGrain / width)) { range in
-      for r in range {
-        let row = matrix + r * width
-        var total: Float = 0
-        for i in 0..<width { total += row[i] }
-        sums[r] = total
-      }
+      for r in range { sums[r] = vectorSum(matrix + r * width, count: width) }
     }
   }
 }

@@ -13,3 +13,16 @@ extension Tensor {
     sum() * (1 / Float(Swift.max(count, 1)))
   }
 }
+
+/// The sum of `count` floats from `values`, in 16 running partial sums (a single running sum is one dependent add
+/// per element and does not vectorise).
+func vectorSum(_ values: UnsafePointer<Float>, count: Int) -> Float {
+  var partial = SIMD16<Float>()
+  let vectorCount = count / 16 * 16
+  for i in Swift.stride(from: 0, to: vectorCount, by: 16) {
+    partial += UnsafeRawPointer(values + i).loadUnaligned(as: SIMD16<Float>.self)
+  }
+  var total = partial.sum()
+  for i in vectorCount..<count { total += values[i] }
+  return total
+}
