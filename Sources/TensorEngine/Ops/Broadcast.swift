@@ -32,13 +32,13 @@ struct Broadcast {
       for o in 0..<outer {
         for m in 0..<middle {
           let base = (o * middle + m) * inner
-          var sum: Float = 0
           if let weights {
+            var sum: Float = 0
             for i in 0..<inner { sum += values[base + i] * weights[base + i] }
+            r[m] += sum
           } else {
-            for i in 0..<inner { sum += values[base + i] }
+            r[m] += vectorSum(values.baseAddress! + base, count: inner)
           }
-          r[m] += sum
         }
       }
     }

@@ -85,14 +85,9 @@ extension Tensor {
           dx.withUnsafeBufferPointer { d in
             for channel in 0..<channels {
               for image in 0..<n {
-                let start = (channel * n + image) * area
-                var (sumA, sumB): (Float, Float) = (0, 0)
-                for p in start..<(start + area) {
-                  sumA += d[p]
-                  sumB += d[half + p]
-                }
-                dc[image * 2 * channels + channel] += sumA
-                dc[image * 2 * channels + channels + channel] += sumB
+                let start = d.baseAddress! + (channel * n + image) * area
+                dc[image * 2 * channels + channel] += vectorSum(start, count: area)
+                dc[image * 2 * channels + channels + channel] += vectorSum(start + half, count: area)
               }
             }
           }
