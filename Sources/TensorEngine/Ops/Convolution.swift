@@ -136,12 +136,11 @@ extension Tensor {
           bias.accumulateGrad(sumPerRow(g.baseAddress!, rows: outChannels, width: columns))
         }
         if gradientByCorrelation, input.requiresGrad {
-          let correlation = ConvGeometry(
-            batch: n, channels: outChannels, height: oh, width: ow, kernelHeight: kh, kernelWidth: kw,
-            strideHeight: 1, strideWidth: 1, paddingHeight: kh - 1 - padding.top, paddingWidth: kw - 1 - padding.left,
-            outputHeight: h, outputWidth: w)
-          let turned = turnedKernel(weight.data, outer: outChannels, inner: c, kh: kh, kw: kw)
-          input.accumulateGrad { d in correlate(g.baseAddress!, correlation, turned, into: d.baseAddress!) }
+          input.accumulateGrad { d in
+            addTurnedCorrelation(
+              g.baseAddress!, weight: weight, batch: n, size: (oh, ow), padding: (padding.top, padding.left),
+              outputSize: (h, w), into: d.baseAddress!)
+          }
         }
         guard weight.requiresGrad || (input.requiresGrad && !gradientByCorrelation) else { return }
         weight.data.withUnsafeBufferPointer { wt in
@@ -233,12 +232,9 @@ extension Tensor {
       input.data.withUnsafeBufferPointer { x in
         weight.data.withUnsafeBufferPointer { wt in
           if !pointwise, stride == (1, 1), inChannels <= outChannels {
-            let correlation = ConvGeometry(
-              batch: n, channels: inChannels, height: h, width: w, kernelHeight: kh, kernelWidth: kw,
-              strideHeight: 1, strideWidth: 1, paddingHeight: kh - 1 - padding.0, paddingWidth: kw - 1 - padding.1,
-              outputHeight: oh, outputWidth: ow)
-            let turned = turnedKernel(weight.data, outer: inChannels, inner: outChannels, kh: kh, kw: kw)
-            correlate(x.baseAddress!, correlation, turned, into: o.baseAddress!)
+            addTurnedCorrelation(
+              x.baseAddress!, weight: weight, batch: n, size: (h, w), padding: padding, outputSize: (oh, ow),
+              into: o.baseAddress!)
             return
           }
           if pointwise {
@@ -316,35 +312,38 @@ func sumPerRow(_ matrix: UnsafePointer<Float>, rows: Int, width: Int) -> [Float]
   }
 }
 
-/// A kernel `[outer, inner, kh, kw]` as the `[inner, outer · kh · kw]` matrix of its taps turned by 180°: the
-/// weights of the stride-1 correlation that computes a convolution's input gradient, or a transposed convolution.
-func turnedKernel(_ kernel: [Float], outer: Int, inner: Int, kh: Int, kw: Int) -> [Float] {
+/// target += the stride-1 correlation of `source` (`[weight.shape[0], batch, size]`) with the taps of `weight`
+/// (`[outer, inner, kh, kw]`) turned by 180°, giving `[inner, batch, outputSize]`: a convolution's input gradient
+/// from its output gradient, or a transposed convolution's output from its input (`padding` is the convolution's,
+/// top and left). One GEMM over im2col, built a chunk of images at a time.
+func addTurnedCorrelation(
+  _ source: UnsafePointer<Float>, weight: Tensor, batch: Int, size: (Int, Int), padding: (Int, Int),
+  outputSize: (Int, Int), into target: UnsafeMutablePointer<Float>
+) {
+  let (outer, inner, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
+  let geometry = ConvGeometry(
+    batch: batch, channels: outer, height: size.0, width: size.1, kernelHeight: kh, kernelWidth: kw,
+    strideHeight: 1, strideWidth: 1, paddingHeight: kh - 1 - padding.0, paddingWidth: kw - 1 - padding.1,
+    outputHeight: outputSize.0, outputWidth: outputSize.1)
+  // turned[i, (o, t)] = weight[o, i, last tap - t].
   let taps = kh * kw
-  return uninitializedFloats(inner * outer * taps) { turned in
-    for i in 0..<inner {
-      for o in 0..<outer {
-        for t in 0..<taps {
-          turned[(i * outer + o) * taps + t] = kernel[(o * inner + i) * taps + taps - 1 - t]
+  let turned = uninitializedFloats(inner * outer * taps) { turned in
+    weight.data.withUnsafeBufferPointer { w in
+      for i in 0..<inner {
+        for o in 0..<outer {
+          for t in 0..<taps { turned[(i * outer + o) * taps + t] = w[(o * inner + i) * taps + taps - 1 - t] }
         }
       }
     }
   }
-}
-
-/// target[:, (n, p)] += kernel · im2col(source)[:, (n, p)] for a stride-1 `geometry` over `source`: the output side
-/// has `geometry.outputHeight x outputWidth` per image and `kernel` rows; built a chunk of images at a time.
-func correlate(
-  _ source: UnsafePointer<Float>, _ geometry: ConvGeometry, _ kernel: [Float], into target: UnsafeMutablePointer<Float>
-) {
-  let area = geometry.outputHeight * geometry.outputWidth
-  let (k, rows, chunk) = (geometry.patchSize, kernel.count / geometry.patchSize, geometry.imagesPerChunk)
-  kernel.withUnsafeBufferPointer { weights in
+  let (area, k, chunk) = (outputSize.0 * outputSize.1, geometry.patchSize, geometry.imagesPerChunk)
+  turned.withUnsafeBufferPointer { weights in
     ScratchPool.withBuffer(k * chunk * area) { scratch in
-      for start in Swift.stride(from: 0, to: geometry.batch, by: chunk) {
-        let images = start..<Swift.min(start + chunk, geometry.batch)
+      for start in Swift.stride(from: 0, to: batch, by: chunk) {
+        let images = start..<Swift.min(start + chunk, batch)
         geometry.images(images).im2col(source, scratch)
         gemm(
-          m: rows, n: images.count * area, k: k, weights.baseAddress!, scratch, beta: 1, target + start * area,
+          m: inner, n: images.count * area, k: k, weights.baseAddress!, scratch, beta: 1, target + start * area,
           ldc: geometry.patchCount)
       }
     }
