@@ -87,6 +87,8 @@ final class ConvolutionTests: XCTestCase {
   func testConvTransposeIsTheAdjointOfConv() throws {
     let cases: [([Int], [Int], (Int, Int), (Int, Int))] = [
       ([3, 2, 8, 8], [4, 3, 4, 4], (2, 2), (1, 1)),
+      // Stride 2 with 10 outputs per row: runs of 8 and a tail in both im2col and col2im.
+      ([3, 2, 8, 20], [4, 3, 4, 4], (2, 2), (1, 1)),
       ([2, 1, 7, 5], [3, 2, 3, 3], (1, 1), (1, 1)),
       ([2, 2, 9, 6], [2, 2, 3, 2], (2, 1), (0, 1)),
       ([3, 2, 7, 5], [2, 3, 3, 3], (1, 1), (1, 1)),

@@ -128,11 +128,7 @@ struct ConvGeometry {
   /// element, the rows of 8 stride-2 reads cost more in loop overhead than in copying.)
   private func im2colStride2(_ image: UnsafePointer<Float>, _ columns: UnsafeMutablePointer<Float>) {
     let (outputArea, columnCount) = (outputHeight * outputWidth, patchCount)
-    let paddedHeight = (outputHeight - 1) * 2 + kernelHeight
-    let paddedWidth = (outputWidth - 1) * 2 + kernelWidth
-    // The input rows and columns that land inside the padded plane, and where.
-    let rows = Swift.max(0, -paddingHeight)..<Swift.min(height, paddedHeight - paddingHeight)
-    let inputColumns = Swift.max(0, -paddingWidth)..<Swift.min(width, paddedWidth - paddingWidth)
+    let (paddedHeight, paddedWidth, rows, inputColumns) = paddedPlane
     let fullBlocks = outputWidth / 8 * 8
     parallelChunks(channels, parallel: isLarge) { channelRange in
       // 16 floats of slack: a block's last load reads one value past its last even one.
@@ -159,6 +155,55 @@ struct ConvGeometry {
                 for ow in fullBlocks..<outputWidth { target[ow] = source[2 * ow] }
               }
             }
+          }
+        }
+      }
+    }
+  }
+
+  /// The zero-padded plane that the stride-2 paths read from (im2col) or add into (col2im): its size, and the input
+  /// rows and columns that lie inside it.
+  private var paddedPlane: (height: Int, width: Int, rows: Range<Int>, columns: Range<Int>) {
+    let paddedHeight = (outputHeight - 1) * 2 + kernelHeight
+    let paddedWidth = (outputWidth - 1) * 2 + kernelWidth
+    return (
+      paddedHeight, paddedWidth, Swift.max(0, -paddingHeight)..<Swift.min(height, paddedHeight - paddingHeight),
+      Swift.max(0, -paddingWidth)..<Swift.min(width, paddedWidth - paddingWidth)
+    )
+  }
+
+  /// col2im for stride 2, the adjoint of `im2colStride2`: every tap's runs of 8 are added to the even positions of
+  /// 16 neighbouring values of a zero-padded plane, whose inside is then added to the image.
+  private func col2imStride2(_ columns: UnsafeMutablePointer<Float>, _ image: UnsafeMutablePointer<Float>) {
+    let (outputArea, columnCount) = (outputHeight * outputWidth, patchCount)
+    let plane = paddedPlane
+    let fullBlocks = outputWidth / 8 * 8
+    parallelChunks(channels, parallel: isLarge) { channelRange in
+      let padded = UnsafeMutablePointer<Float>.allocate(capacity: plane.height * plane.width + 16)
+      defer { padded.deallocate() }
+      for c in channelRange {
+        for b in 0..<batch {
+          padded.initialize(repeating: 0, count: plane.height * plane.width + 16)
+          for ki in 0..<kernelHeight {
+            for kj in 0..<kernelWidth {
+              let row = columns + ((c * kernelHeight + ki) * kernelWidth + kj) * columnCount + b * outputArea
+              for oh in 0..<outputHeight {
+                let target = padded + (oh * 2 + ki) * plane.width + kj
+                let source = row + oh * outputWidth
+                for ow in Swift.stride(from: 0, to: fullBlocks, by: 8) {
+                  var spread = SIMD16<Float>()
+                  spread.evenHalf = UnsafeRawPointer(source + ow).loadUnaligned(as: SIMD8<Float>.self)
+                  let raw = UnsafeMutableRawPointer(target + 2 * ow)
+                  raw.storeBytes(of: raw.loadUnaligned(as: SIMD16<Float>.self) + spread, as: SIMD16<Float>.self)
+                }
+                for ow in fullBlocks..<outputWidth { target[2 * ow] += source[ow] }
+              }
+            }
+          }
+          let imagePlane = image + (c * imageBatch + firstImage + b) * height * width
+          for r in plane.rows {
+            let from = padded + (r + paddingHeight) * plane.width + paddingWidth
+            for column in plane.columns { imagePlane[r * width + column] += from[column] }
           }
         }
       }
@@ -221,6 +266,9 @@ struct ConvGeometry {
     let outputArea = outputHeight * outputWidth
     let columnCount = patchCount
     let shifted = strideHeight == 1 && strideWidth == 1 && outputWidth == width && outputHeight == height
+    if strideHeight == 2 && strideWidth == 2 && outputWidth >= 8 {
+      return col2imStride2(columns, image)
+    }
     // Channels write disjoint image planes, so they split across threads.
     parallelChunks(channels, parallel: isLarge) { channelRange in
       for c in channelRange {
