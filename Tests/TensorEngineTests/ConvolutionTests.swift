@@ -83,6 +83,47 @@ final class ConvolutionTests: XCTestCase {
       ).shape, [1, 1, 8, 8])
   }
 
+  /// Stride-1 3x3 convolutions through F(2x2, 3x3), forced on for every channel count: odd output sizes (a tile cut
+  /// at the edge), rows of more than 4 tiles with a short last run, each padding from 0 to 2 and uneven sides, one
+  /// image and several.
+  func testWinogradConvolutionMatchesNaiveLoop() throws {
+    let floor = WinogradConvolution.minimumChannels
+    WinogradConvolution.minimumChannels = 1
+    defer { WinogradConvolution.minimumChannels = floor }
+    let cases: [([Int], [Int], ConvPadding)] = [
+      ([3, 2, 8, 8], [4, 3, 3, 3], ConvPadding((1, 1))),
+      ([2, 3, 7, 5], [3, 2, 3, 3], ConvPadding((1, 1))),
+      ([2, 1, 9, 19], [2, 2, 3, 3], ConvPadding((0, 0))),
+      ([1, 2, 6, 21], [3, 1, 3, 3], ConvPadding((2, 2))),
+      ([2, 2, 5, 11], [2, 2, 3, 3], ConvPadding(top: 2, bottom: 0, left: 0, right: 1)),
+    ]
+    for (k, (inputShape, weightShape, padding)) in cases.enumerated() {
+      let x = randomTensor(inputShape, seed: UInt64(100 + k), requiresGrad: false)
+      let w = randomTensor(weightShape, seed: UInt64(110 + k), requiresGrad: false)
+      let b = randomTensor([weightShape[0]], seed: UInt64(120 + k), requiresGrad: false)
+      let y = try x.conv2d(weight: w, bias: b, padding: padding)
+      let expected = naiveConv2d(x, w, b, stride: (1, 1), padding: padding)
+      XCTAssertEqual(y.count, expected.count, "case \(k)")
+      assertClose(y.data, expected, "case \(k)")
+    }
+  }
+
+  /// Gradients of the F(2x2, 3x3) path against finite differences, on one chunk of images and on chunks of 2, 2, 1.
+  func testWinogradGradientsMatchFiniteDifferences() throws {
+    let (floor, chunkValues) = (WinogradConvolution.minimumChannels, ConvGeometry.chunkValues)
+    WinogradConvolution.minimumChannels = 1
+    defer { (WinogradConvolution.minimumChannels, ConvGeometry.chunkValues) = (floor, chunkValues) }
+    for chunk in [chunkValues, 2 * 16 * 3 * 12] {
+      ConvGeometry.chunkValues = chunk
+      let x = randomTensor([2, 5, 7, 5], seed: 130)
+      let w = randomTensor([3, 2, 3, 3], seed: 131)
+      let b = randomTensor([3], seed: 132)
+      try assertGradientsMatchFiniteDifferences([x, w, b]) {
+        try $0[0].conv2d(weight: $0[1], bias: $0[2], padding: ConvPadding(top: 1, bottom: 1, left: 2, right: 0))
+      }
+    }
+  }
+
   /// <conv(x), y> == <x, convT(y)>: the transposed convolution is the adjoint of the convolution.
   func testConvTransposeIsTheAdjointOfConv() throws {
     let cases: [([Int], [Int], (Int, Int), (Int, Int))] = [
@@ -108,8 +149,17 @@ final class ConvolutionTests: XCTestCase {
     }
   }
 
-  /// Outputs and gradients of `sum(y * dy)` computed by PyTorch (Tests/TensorEngineTests/Fixtures).
+  /// Outputs and gradients of `sum(y * dy)` computed by PyTorch (Tests/TensorEngineTests/Fixtures), with the 3x3
+  /// stride-1 ones through im2col and through F(2x2, 3x3).
   func testMatchesPyTorchFixtures() throws {
+    try assertMatchesPyTorchFixtures()
+    let floor = WinogradConvolution.minimumChannels
+    WinogradConvolution.minimumChannels = 1
+    defer { WinogradConvolution.minimumChannels = floor }
+    try assertMatchesPyTorchFixtures()
+  }
+
+  private func assertMatchesPyTorchFixtures() throws {
     let names = [
       "conv2d_k1_nobias", "conv2d_k2x3_s1_p0", "conv2d_k3_s1_p1_nonsquare", "conv2d_k4_s2_p1",
       "conv_transpose2d_k3_s1_p1", "conv_transpose2d_k4_s2_p1",

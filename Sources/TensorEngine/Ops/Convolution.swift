@@ -82,6 +82,14 @@ extension Tensor {
       throw TensorError(
         "conv2d: kernel \(kh)x\(kw) with padding (\(sides)) does not fit input \(h)x\(w) (output size < 1)")
     }
+    if WinogradConvolution.applies(
+      kernel: (kh, kw), stride: stride, padding: padding, channels: c, outChannels: outChannels)
+    {
+      let winograd = WinogradConvolution(
+        channels: c, outChannels: outChannels, batch: n, height: h, width: w, paddingTop: padding.top,
+        paddingLeft: padding.left, outputHeight: oh, outputWidth: ow)
+      return winograd.convolve(input, weight: weight, bias: bias)
+    }
     let geometry = ConvGeometry(
       batch: n, channels: c, height: h, width: w, kernelHeight: kh, kernelWidth: kw, strideHeight: stride.0,
       strideWidth: stride.1, paddingHeight: padding.top, paddingWidth: padding.left, outputHeight: oh,
@@ -215,6 +223,13 @@ extension Tensor {
     let area = h * w
     let outCount = outChannels * n * oh * ow
     let pointwise = geometry.isIdentity
+    // At stride 1 the transposed convolution is a convolution with the kernel turned by 180° (and its in and out
+    // channels swapped) over the input padded by kernel - 1 - padding: conv2d's paths, F(2x2, 3x3) included.
+    if stride == (1, 1), !pointwise {
+      let (top, left) = (kh - 1 - padding.0, kw - 1 - padding.1)
+      return try input.conv2d(
+        weight: weight.turnedKernel(), bias: bias, padding: ConvPadding(top: top, bottom: top, left: left, right: left))
+    }
     // Large column matrices are built and used a chunk of images at a time (see conv2d).
     let chunk = pointwise ? n : geometry.imagesPerChunk
     /// Calls `body` with each chunk of images and a scratch buffer for its `K x images · area` column matrix.
@@ -225,18 +240,11 @@ extension Tensor {
     }
 
     // cols[(o, kh, kw), (n, p)] = Wᵀ · x[i, (n, p)], with W viewed as [inChannels, outChannels · kh · kw], then
-    // col2im (for a 1x1 kernel, cols is the output). For stride 1 with no more input channels than output ones,
-    // the output is a correlation of x with the kernel turned by 180° instead (see conv2d's input gradient).
+    // col2im (for a 1x1 kernel, cols is the output).
     var out = [Float](repeating: 0, count: outCount)
     out.withUnsafeMutableBufferPointer { o in
       input.data.withUnsafeBufferPointer { x in
         weight.data.withUnsafeBufferPointer { wt in
-          if !pointwise, stride == (1, 1), inChannels <= outChannels {
-            addTurnedCorrelation(
-              x.baseAddress!, weight: weight, batch: n, size: (h, w), padding: padding, outputSize: (oh, ow),
-              into: o.baseAddress!)
-            return
-          }
           if pointwise {
             gemm(transposeA: true, m: k, n: columns, k: inChannels, wt.baseAddress!, x.baseAddress!, o.baseAddress!)
             return
@@ -325,17 +333,7 @@ func addTurnedCorrelation(
     batch: batch, channels: outer, height: size.0, width: size.1, kernelHeight: kh, kernelWidth: kw,
     strideHeight: 1, strideWidth: 1, paddingHeight: kh - 1 - padding.0, paddingWidth: kw - 1 - padding.1,
     outputHeight: outputSize.0, outputWidth: outputSize.1)
-  // turned[i, (o, t)] = weight[o, i, last tap - t].
-  let taps = kh * kw
-  let turned = uninitializedFloats(inner * outer * taps) { turned in
-    weight.data.withUnsafeBufferPointer { w in
-      for i in 0..<inner {
-        for o in 0..<outer {
-          for t in 0..<taps { turned[(i * outer + o) * taps + t] = w[(o * inner + i) * taps + taps - 1 - t] }
-        }
-      }
-    }
-  }
+  let turned = turnedKernel(weight.data, outer: outer, inner: inner, taps: kh * kw)
   let (area, k, chunk) = (outputSize.0 * outputSize.1, geometry.patchSize, geometry.imagesPerChunk)
   turned.withUnsafeBufferPointer { weights in
     ScratchPool.withBuffer(k * chunk * area) { scratch in
@@ -346,6 +344,32 @@ func addTurnedCorrelation(
           m: inner, n: images.count * area, k: k, weights.baseAddress!, scratch, beta: 1, target + start * area,
           ldc: geometry.patchCount)
       }
+    }
+  }
+}
+
+/// turned[i, o, t] = kernel[o, i, last tap - t]: a kernel `[outer, inner, kh, kw]` turned by 180°, its two channel
+/// axes swapped. Turning twice gives the kernel back.
+private func turnedKernel(_ kernel: [Float], outer: Int, inner: Int, taps: Int) -> [Float] {
+  uninitializedFloats(inner * outer * taps) { turned in
+    kernel.withUnsafeBufferPointer { w in
+      for i in 0..<inner {
+        for o in 0..<outer {
+          for t in 0..<taps { turned[(i * outer + o) * taps + t] = w[(o * inner + i) * taps + taps - 1 - t] }
+        }
+      }
+    }
+  }
+}
+
+extension Tensor {
+  /// The kernel `[outer, inner, kh, kw]` turned by 180° with its channel axes swapped, `[inner, outer, kh, kw]`:
+  /// a stride-1 transposed convolution's kernel as a convolution's.
+  func turnedKernel() -> Tensor {
+    let (outer, inner, taps) = (shape[0], shape[1], shape[2] * shape[3])
+    let turned = TensorEngine.turnedKernel(data, outer: outer, inner: inner, taps: taps)
+    return Tensor.record(turned, shape: [inner, outer, shape[2], shape[3]], inputs: [self]) { result in
+      self.accumulateGrad(TensorEngine.turnedKernel(result.grad!, outer: inner, inner: outer, taps: taps))
     }
   }
 }
