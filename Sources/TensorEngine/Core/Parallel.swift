@@ -2,15 +2,21 @@ import Dispatch
 
 /// Runs `body` over `0..<count` split into contiguous chunks, one per engine thread, when `parallel` is true.
 func parallelChunks(_ count: Int, parallel: Bool = true, _ body: (Range<Int>) -> Void) {
+  parallelWorkers(count, parallel: parallel) { body($1) }
+}
+
+/// Runs `body(worker, range)` over `0..<count` split into contiguous chunks, one per engine thread (at most
+/// `count`), when `parallel` is true; `worker` numbers the chunks from 0, so each can keep results of its own.
+func parallelWorkers(_ count: Int, parallel: Bool = true, _ body: (Int, Range<Int>) -> Void) {
   let workers = parallel ? min(EngineThreads.count, count) : 1
   guard workers > 1 else {
-    body(0..<count)
+    body(0, 0..<count)
     return
   }
   withoutActuallyEscaping(body) { escapable in
     let box = UncheckedSendable(escapable)
     DispatchQueue.concurrentPerform(iterations: workers) { worker in
-      box.value(count * worker / workers..<count * (worker + 1) / workers)
+      box.value(worker, count * worker / workers..<count * (worker + 1) / workers)
     }
   }
 }

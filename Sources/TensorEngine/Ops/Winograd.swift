@@ -37,14 +37,17 @@ struct WinogradConvolution {
   /// Runs of 4 neighbouring tiles along a tile row (the last may be short).
   private var tileGroups: Int { (tileColumns + 3) / 4 }
   /// The zero-padded plane of one image that the tiles read without bounds checks: every 4x4 input block, and the
-  /// 8-wide loads of a run of 4 tiles (a run's last load ends 3 values past its last block).
+  /// wide loads of a run of 4 tiles (8 from each of its 4 columns; 16 where its blocks are added back).
   private var planeHeight: Int { 2 * tileRows + 2 }
-  private var planeWidth: Int { 8 * tileGroups + 4 }
+  private var planeWidth: Int { 8 * tileGroups + 8 }
 
-  /// Images per chunk: the transformed inputs and outputs of a chunk stay within `ConvGeometry.chunkValues` floats,
-  /// so that each GEMM reads them from cache.
+  /// Images per chunk: a thread's transformed inputs and outputs stay within `ConvGeometry.chunkValues / 4` floats
+  /// (4 MB), about what its share of the cache holds, so that its GEMMs read what its transforms wrote from there; and
+  /// every thread gets a chunk.
   private var imagesPerChunk: Int {
-    max(1, min(batch, ConvGeometry.chunkValues / (Self.positions * max(channels, outChannels) * tilesPerImage)))
+    let perImage = Self.positions * (channels + outChannels) * tilesPerImage
+    let share = (batch + EngineThreads.count - 1) / EngineThreads.count
+    return max(1, min(share, ConvGeometry.chunkValues / 4 / perImage))
   }
 
   /// The convolution of `input` (`[channels, batch, height, width]`) with `weight` (`[outChannels, channels, 3, 3]`)
@@ -55,15 +58,19 @@ struct WinogradConvolution {
     let out = uninitializedFloats(outChannels * batch * outputArea) { out in
       input.data.withUnsafeBufferPointer { x in
         filter.withUnsafeBufferPointer { u in
-          withChunkBuffers(channels, outChannels) { images, v, m in
+          forEachChunk(channels, outChannels) { _, images, v, m, space in
             let tiles = images.count * tilesPerImage
-            transformInput(x.baseAddress!, images, into: v)
-            forEachPosition { xi in
+            let (filterStride, inStride, outStride) = (
+              Self.positionStride(outChannels, channels), Self.positionStride(channels, tiles),
+              Self.positionStride(outChannels, tiles)
+            )
+            transformInput(x.baseAddress!, images, into: v, space)
+            for xi in 0..<Self.positions {
               gemm(
-                m: outChannels, n: tiles, k: channels, u.baseAddress! + xi * outChannels * channels,
-                v + xi * channels * tiles, m + xi * outChannels * tiles, split: false)
+                m: outChannels, n: tiles, k: channels, u.baseAddress! + xi * filterStride, v + xi * inStride,
+                m + xi * outStride, split: false)
             }
-            transformOutput(m, images, bias: bias?.data, into: out.baseAddress!)
+            transformOutput(m, images, bias: bias?.data, into: out.baseAddress!, space)
           }
         }
       }
@@ -74,64 +81,88 @@ struct WinogradConvolution {
         if let bias, bias.requiresGrad {
           bias.accumulateGrad(sumPerRow(g.baseAddress!, rows: outChannels, width: batch * outputArea))
         }
-        guard input.requiresGrad || weight.requiresGrad else { return }
-        var filterGradient = [Float](repeating: 0, count: Self.positions * outChannels * channels)
-        filterGradient.withUnsafeMutableBufferPointer { du in
-          input.data.withUnsafeBufferPointer { x in
-            filter.withUnsafeBufferPointer { u in
-              // Per chunk: dM = A·dY·Aᵀ; dU += dM·Vᵀ; dV = Uᵀ·dM, and dx += B·dV·Bᵀ.
-              withChunkBuffers(outChannels, channels) { images, dm, scratch in
-                let tiles = images.count * tilesPerImage
-                transformOutputGradient(g.baseAddress!, images, into: dm)
-                if weight.requiresGrad {
-                  transformInput(x.baseAddress!, images, into: scratch)
-                  forEachPosition { xi in
-                    gemm(
-                      transposeB: true, m: outChannels, n: channels, k: tiles, dm + xi * outChannels * tiles,
-                      scratch + xi * channels * tiles, beta: 1, du.baseAddress! + xi * outChannels * channels,
-                      split: false)
-                  }
-                }
-                guard input.requiresGrad else { return }
-                forEachPosition { xi in
-                  gemm(
-                    transposeA: true, m: channels, n: tiles, k: outChannels,
-                    u.baseAddress! + xi * outChannels * channels, dm + xi * outChannels * tiles,
-                    scratch + xi * channels * tiles, split: false)
-                }
-                input.accumulateGrad { d in transformInputGradient(scratch, images, into: d.baseAddress!) }
-              }
-            }
-          }
-          if weight.requiresGrad {
-            weight.accumulateGrad { d in addFilterGradient(UnsafePointer(du.baseAddress!), into: d.baseAddress!) }
-          }
+        if input.requiresGrad {
+          input.accumulateGrad { dx in backward(g.baseAddress!, input, weight, filter, dx: dx.baseAddress!) }
+        } else if weight.requiresGrad {
+          backward(g.baseAddress!, input, weight, filter, dx: nil)
         }
       }
     }
   }
 
-  /// Calls `body` with each chunk of images and two scratch buffers for its transformed tiles, of `first` and
-  /// `second` channels (16 positions each; 4 floats of slack for the loads of a short run of tiles).
-  private func withChunkBuffers(
-    _ first: Int, _ second: Int,
-    _ body: (Range<Int>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void
+  /// Per chunk: dM = A·dY·Aᵀ; dU += dM·Vᵀ (each thread its own, summed in a fixed order at the end) when the weight
+  /// needs a gradient; dV = Uᵀ·dM and dx += B·dV·Bᵀ when `dx` is given.
+  private func backward(
+    _ dy: UnsafePointer<Float>, _ input: Tensor, _ weight: Tensor, _ filter: [Float],
+    dx: UnsafeMutablePointer<Float>?
   ) {
-    let chunk = imagesPerChunk
-    let (firstCount, secondCount) = (Self.positions * first, Self.positions * second)
-    let tiles = chunk * tilesPerImage
-    ScratchPool.withBuffer((firstCount + secondCount) * tiles + 8) { scratch in
-      for start in stride(from: 0, to: batch, by: chunk) {
-        let images = start..<min(start + chunk, batch)
-        body(images, scratch, scratch + firstCount * tiles + 4)
+    let size = Self.positions * Self.positionStride(outChannels, channels)
+    let workers = weight.requiresGrad ? min(EngineThreads.count, chunkCount) : 0
+    var filterGradients = [Float](repeating: 0, count: workers * size)
+    filterGradients.withUnsafeMutableBufferPointer { du in
+      input.data.withUnsafeBufferPointer { x in
+        filter.withUnsafeBufferPointer { u in
+          forEachChunk(outChannels, channels) { worker, images, dm, scratch, space in
+            let tiles = images.count * tilesPerImage
+            let (filterStride, inStride, outStride) = (
+              Self.positionStride(outChannels, channels), Self.positionStride(channels, tiles),
+              Self.positionStride(outChannels, tiles)
+            )
+            transformOutputGradient(dy, images, into: dm, space)
+            if weight.requiresGrad {
+              transformInput(x.baseAddress!, images, into: scratch, space)
+              for xi in 0..<Self.positions {
+                gemm(
+                  transposeB: true, m: outChannels, n: channels, k: tiles, dm + xi * outStride,
+                  scratch + xi * inStride, beta: 1, du.baseAddress! + worker * size + xi * filterStride, split: false)
+              }
+            }
+            guard let dx else { return }
+            for xi in 0..<Self.positions {
+              gemm(
+                transposeA: true, m: channels, n: tiles, k: outChannels, u.baseAddress! + xi * filterStride,
+                dm + xi * outStride, scratch + xi * inStride, split: false)
+            }
+            transformInputGradient(scratch, images, into: dx, space)
+          }
+        }
       }
+      guard workers > 0 else { return }
+      for worker in 1..<workers {
+        for i in 0..<size { du[i] += du[worker * size + i] }
+      }
+      weight.accumulateGrad { d in addFilterGradient(UnsafePointer(du.baseAddress!), into: d.baseAddress!) }
     }
   }
 
-  /// Runs `body` for each of the 16 positions, spread over the engine threads (one single-threaded GEMM each).
-  private func forEachPosition(_ body: (Int) -> Void) {
-    parallelChunks(Self.positions) { range in
-      for xi in range { body(xi) }
+  /// Floats from one position's `rows x columns` matrix to the next: 16 more than it holds, so that the 16
+  /// matrices do not start a power of two apart (the transforms write and read all 16 at once, and such strides
+  /// map them to the same cache sets).
+  private static func positionStride(_ rows: Int, _ columns: Int) -> Int { rows * columns + 16 }
+
+  private var chunkCount: Int { (batch + imagesPerChunk - 1) / imagesPerChunk }
+
+  /// Shares the chunks of images out over the engine threads, each running `body(worker, images, first, second,
+  /// workspace)` on its chunks in order with scratch of its own: two buffers for a chunk's transformed tiles, of
+  /// `first` and `second` channels (16 positions each; 4 floats of slack for the loads of a short run of tiles).
+  private func forEachChunk(
+    _ first: Int, _ second: Int,
+    _ body: (Int, Range<Int>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, TileWorkspace) -> Void
+  ) {
+    let (chunk, chunks) = (imagesPerChunk, chunkCount)
+    let tiles = chunk * tilesPerImage
+    let (firstCount, secondCount) = (
+      Self.positions * Self.positionStride(first, tiles), Self.positions * Self.positionStride(second, tiles)
+    )
+    parallelWorkers(chunks) { worker, range in
+      ScratchPool.withBuffer(firstCount + secondCount + 8) { scratch in
+        let space = TileWorkspace(planeCount: planeHeight * planeWidth)
+        defer { space.deallocate() }
+        for index in range {
+          let images = index * chunk..<min((index + 1) * chunk, batch)
+          body(worker, images, scratch, scratch + firstCount + 4, space)
+        }
+      }
     }
   }
 
@@ -139,8 +170,8 @@ struct WinogradConvolution {
 
   /// U[ξ, o, c] = (G·g·Gᵀ)[ξ] for the 3x3 filter g = weight[o, c].
   private func transformedFilter(_ weight: [Float]) -> [Float] {
-    let pairs = outChannels * channels
-    return uninitializedFloats(Self.positions * pairs) { u in
+    let (pairs, step) = (outChannels * channels, Self.positionStride(outChannels, channels))
+    return uninitializedFloats(Self.positions * step) { u in
       weight.withUnsafeBufferPointer { w in
         for pair in 0..<pairs {
           let g = w.baseAddress! + pair * 9
@@ -149,8 +180,8 @@ struct WinogradConvolution {
             SIMD4(g[0], g[1], g[2], 0), SIMD4(g[3], g[4], g[5], 0), SIMD4(g[6], g[7], g[8], 0))
           func setRow(_ k: Int, _ row: Lanes) {
             let t = filterTransform1D(row[0], row[1], row[2])
-            let target = u.baseAddress! + 4 * k * pairs + pair
-            (target[0], target[pairs], target[2 * pairs], target[3 * pairs]) = t
+            let target = u.baseAddress! + 4 * k * step + pair
+            (target[0], target[step], target[2 * step], target[3 * step]) = t
           }
           setRow(0, rows.0)
           setRow(1, rows.1)
@@ -163,11 +194,11 @@ struct WinogradConvolution {
 
   /// dW[o, c] += Gᵀ·dU[o, c]·G, the adjoint of `transformedFilter`.
   private func addFilterGradient(_ du: UnsafePointer<Float>, into dw: UnsafeMutablePointer<Float>) {
-    let pairs = outChannels * channels
+    let (pairs, step) = (outChannels * channels, Self.positionStride(outChannels, channels))
     for pair in 0..<pairs {
       func row(_ k: Int) -> Lanes {
-        let source = du + 4 * k * pairs + pair
-        return Lanes(source[0], source[pairs], source[2 * pairs], source[3 * pairs])
+        let source = du + 4 * k * step + pair
+        return Lanes(source[0], source[step], source[2 * step], source[3 * step])
       }
       // Gᵀ·dU, 3 rows of 4; then each row times G.
       let rows = filterAdjoint1D(row(0), row(1), row(2), row(3))
@@ -185,15 +216,18 @@ struct WinogradConvolution {
   // MARK: Tiles
 
   /// V[ξ, c, tile] = (Bᵀ·d·B)[ξ] for the 4x4 input block d of every tile of the chunk `images`.
-  private func transformInput(_ x: UnsafePointer<Float>, _ images: Range<Int>, into v: UnsafeMutablePointer<Float>) {
+  private func transformInput(
+    _ x: UnsafePointer<Float>, _ images: Range<Int>, into v: UnsafeMutablePointer<Float>, _ space: TileWorkspace
+  ) {
     let tiles = images.count * tilesPerImage
-    let step = channels * tiles
-    withTilePlanes(channels) { range, plane, work in
-      for c in range {
+    let step = Self.positionStride(channels, tiles)
+    let (plane, work) = (space.inputPlane, space.work)
+    do {
+      for c in 0..<channels {
         for b in images {
           let image = x + (c * batch + b) * height * width
           for r in 0..<height {
-            (plane + (r + paddingTop) * planeWidth + paddingLeft).update(from: image + r * width, count: width)
+            copyRow(image + r * width, to: plane + (r + paddingTop) * planeWidth + paddingLeft, count: width)
           }
           forEachTileRun(b - images.lowerBound) { tileRow, run, first, count in
             let block = UnsafePointer(plane + 2 * tileRow * planeWidth + 8 * run)
@@ -204,7 +238,7 @@ struct WinogradConvolution {
             }
             for k in 0..<4 {
               let t = inputTransform1D(work[4 * k], work[4 * k + 1], work[4 * k + 2], work[4 * k + 3])
-              let target = v + (4 * k * channels + c) * tiles + first
+              let target = v + 4 * k * step + c * tiles + first
               store(t, count: count, to: target, step: step)
             }
           }
@@ -216,32 +250,30 @@ struct WinogradConvolution {
   /// dx[c] += B·dV·Bᵀ for every tile, added into the 4x4 input block it came from (the adjoint of
   /// `transformInput`; what lands in the padding is dropped).
   private func transformInputGradient(
-    _ dv: UnsafePointer<Float>, _ images: Range<Int>, into dx: UnsafeMutablePointer<Float>
+    _ dv: UnsafePointer<Float>, _ images: Range<Int>, into dx: UnsafeMutablePointer<Float>, _ space: TileWorkspace
   ) {
     let tiles = images.count * tilesPerImage
-    let step = 4 * channels * tiles
-    withTilePlanes(channels) { range, plane, work in
-      for c in range {
+    let step = 4 * Self.positionStride(channels, tiles)
+    let (plane, work) = (space.sumPlane, space.work)
+    do {
+      for c in 0..<channels {
         for b in images {
           plane.update(repeating: 0, count: planeHeight * planeWidth)
           forEachTileRun(b - images.lowerBound) { tileRow, run, first, count in
             for l in 0..<4 {
-              let source = dv + (l * channels + c) * tiles + first
+              let source = dv + l * step / 4 + c * tiles + first
               (work[l], work[4 + l], work[8 + l], work[12 + l]) = inputAdjoint1D(
                 load(source, count: count), load(source + step, count: count),
                 load(source + 2 * step, count: count), load(source + 3 * step, count: count))
             }
             for k in 0..<4 {
               let t = inputAdjoint1D(work[4 * k], work[4 * k + 1], work[4 * k + 2], work[4 * k + 3])
-              let row = plane + (2 * tileRow + k) * planeWidth + 8 * run
-              addInterleaved(t.0, t.1, to: row)
-              addInterleaved(t.2, t.3, to: row + 2)
+              addInterleaved(t, to: plane + (2 * tileRow + k) * planeWidth + 8 * run)
             }
           }
           let image = dx + (c * batch + b) * height * width
           for r in 0..<height {
-            let source = plane + (r + paddingTop) * planeWidth + paddingLeft
-            for s in 0..<width { image[r * width + s] += source[s] }
+            addRow(plane + (r + paddingTop) * planeWidth + paddingLeft, to: image + r * width, count: width)
           }
         }
       }
@@ -250,19 +282,21 @@ struct WinogradConvolution {
 
   /// out[o] = Aᵀ·M·A (+ bias) for every tile of the chunk: each tile's 2x2 outputs, cut at the output's edges.
   private func transformOutput(
-    _ m: UnsafePointer<Float>, _ images: Range<Int>, bias: [Float]?, into out: UnsafeMutablePointer<Float>
+    _ m: UnsafePointer<Float>, _ images: Range<Int>, bias: [Float]?, into out: UnsafeMutablePointer<Float>,
+    _ space: TileWorkspace
   ) {
     let tiles = images.count * tilesPerImage
-    let step = 4 * outChannels * tiles
-    withTilePlanes(outChannels) { range, _, work in
-      for o in range {
+    let step = 4 * Self.positionStride(outChannels, tiles)
+    let work = space.work
+    do {
+      for o in 0..<outChannels {
         let offset = bias?[o] ?? 0
         for b in images {
           let image = out + (o * batch + b) * outputHeight * outputWidth
           forEachTileRun(b - images.lowerBound) { tileRow, run, first, count in
             for l in 0..<4 {
               // Lanes past a short run read the next tiles' values (or the buffer's slack) and are not stored.
-              let source = m + (l * outChannels + o) * tiles + first
+              let source = m + l * step / 4 + o * tiles + first
               (work[l], work[4 + l]) = outputTransform1D(
                 load(source, count: 4), load(source + step, count: 4), load(source + 2 * step, count: 4),
                 load(source + 3 * step, count: 4))
@@ -289,16 +323,17 @@ struct WinogradConvolution {
   /// dM[ξ, o, tile] = (A·dY·Aᵀ)[ξ] for the 2x2 output gradients of every tile (zero past the output's edges), the
   /// adjoint of `transformOutput`.
   private func transformOutputGradient(
-    _ dy: UnsafePointer<Float>, _ images: Range<Int>, into dm: UnsafeMutablePointer<Float>
+    _ dy: UnsafePointer<Float>, _ images: Range<Int>, into dm: UnsafeMutablePointer<Float>, _ space: TileWorkspace
   ) {
     let tiles = images.count * tilesPerImage
-    let step = outChannels * tiles
-    withTilePlanes(outChannels) { range, plane, work in
-      for o in range {
+    let step = Self.positionStride(outChannels, tiles)
+    let (plane, work) = (space.gradientPlane, space.work)
+    do {
+      for o in 0..<outChannels {
         for b in images {
           let image = dy + (o * batch + b) * outputHeight * outputWidth
           for r in 0..<outputHeight {
-            (plane + r * planeWidth).update(from: image + r * outputWidth, count: outputWidth)
+            copyRow(image + r * outputWidth, to: plane + r * planeWidth, count: outputWidth)
           }
           forEachTileRun(b - images.lowerBound) { tileRow, run, first, count in
             // A·dY down the tile's two output rows, a column at a time; then each row times Aᵀ.
@@ -309,7 +344,7 @@ struct WinogradConvolution {
             (work[1], work[3], work[5], work[7]) = outputAdjoint1D(top.oddHalf, bottom.oddHalf)
             for k in 0..<4 {
               let t = outputAdjoint1D(work[2 * k], work[2 * k + 1])
-              store(t, count: count, to: dm + (4 * k * outChannels + o) * tiles + first, step: step)
+              store(t, count: count, to: dm + 4 * k * step + o * tiles + first, step: step)
             }
           }
         }
@@ -328,22 +363,27 @@ struct WinogradConvolution {
     }
   }
 
-  /// Splits `count` channels over the engine threads; each thread gets its own zeroed tile plane and 16 vectors of
-  /// work space.
-  private func withTilePlanes(
-    _ count: Int, _ body: (Range<Int>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<SIMD4<Float>>) -> Void
-  ) {
-    let planeCount = planeHeight * planeWidth
-    parallelChunks(count) { range in
-      let plane = UnsafeMutablePointer<Float>.allocate(capacity: planeCount)
-      let work = UnsafeMutablePointer<SIMD4<Float>>.allocate(capacity: 16)
-      defer {
-        plane.deallocate()
-        work.deallocate()
-      }
-      plane.initialize(repeating: 0, count: planeCount)
-      body(range, plane, work)
-    }
+}
+
+/// A thread's work space for the tile transforms: zero-padded image planes (one for the input, whose inside each
+/// image overwrites; one for the output gradient, likewise; one that tiles' input gradients are summed into) and 16
+/// vectors between a transform's column and row passes.
+private struct TileWorkspace {
+  let inputPlane: UnsafeMutablePointer<Float>
+  let gradientPlane: UnsafeMutablePointer<Float>
+  let sumPlane: UnsafeMutablePointer<Float>
+  let work: UnsafeMutablePointer<Lanes>
+
+  init(planeCount: Int) {
+    let planes = UnsafeMutablePointer<Float>.allocate(capacity: 3 * planeCount)
+    planes.initialize(repeating: 0, count: 3 * planeCount)
+    (inputPlane, gradientPlane, sumPlane) = (planes, planes + planeCount, planes + 2 * planeCount)
+    work = .allocate(capacity: 16)
+  }
+
+  func deallocate() {
+    inputPlane.deallocate()
+    work.deallocate()
   }
 }
 
@@ -427,11 +467,39 @@ private func store(_ values: Lanes, count: Int, to p: UnsafeMutablePointer<Float
   for j in 0..<count { p[j] = values[j] }
 }
 
-/// Adds `even` and `odd` interleaved to the 8 values at `p`: lane j of each goes to `p[2j]` and `p[2j + 1]`.
+/// Adds a tile row of 4 neighbouring tiles' 4x4 blocks to the 10 values at `p`: lane j of `values.l` goes to
+/// `p[2j + l]` (the blocks overlap by 2). One 16-wide read and write: two overlapping 8-wide ones would stall on
+/// store forwarding.
 @inline(__always)
-private func addInterleaved(_ even: Lanes, _ odd: Lanes, to p: UnsafeMutablePointer<Float>) {
-  var values = SIMD8<Float>()
-  (values.evenHalf, values.oddHalf) = (even, odd)
+private func addInterleaved(_ values: (Lanes, Lanes, Lanes, Lanes), to p: UnsafeMutablePointer<Float>) {
+  let (a, b, c, d) = values
+  let first = SIMD8(a[0], b[0], a[1], b[1], a[2], b[2], a[3], b[3])
+  let second = SIMD16<Float>(0, 0, c[0], d[0], c[1], d[1], c[2], d[2], c[3], d[3], 0, 0, 0, 0, 0, 0)
   let raw = UnsafeMutableRawPointer(p)
-  raw.storeBytes(of: raw.loadUnaligned(as: SIMD8<Float>.self) + values, as: SIMD8<Float>.self)
+  let sum = raw.loadUnaligned(as: SIMD16<Float>.self) + SIMD16(lowHalf: first, highHalf: .zero) + second
+  raw.storeBytes(of: sum, as: SIMD16<Float>.self)
+}
+
+/// Copies `count` floats (a short image row) from `source` to `target`, 8 at a time where it can.
+@inline(__always)
+private func copyRow(_ source: UnsafePointer<Float>, to target: UnsafeMutablePointer<Float>, count: Int) {
+  let vectorCount = count / 8 * 8
+  for i in stride(from: 0, to: vectorCount, by: 8) {
+    UnsafeMutableRawPointer(target + i).storeBytes(
+      of: UnsafeRawPointer(source + i).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
+  }
+  for i in vectorCount..<count { target[i] = source[i] }
+}
+
+/// target[i] += source[i] for a short image row, 8 at a time where it can.
+@inline(__always)
+private func addRow(_ source: UnsafePointer<Float>, to target: UnsafeMutablePointer<Float>, count: Int) {
+  let vectorCount = count / 8 * 8
+  for i in stride(from: 0, to: vectorCount, by: 8) {
+    let raw = UnsafeMutableRawPointer(target + i)
+    raw.storeBytes(
+      of: raw.loadUnaligned(as: SIMD8<Float>.self) + UnsafeRawPointer(source + i).loadUnaligned(as: SIMD8<Float>.self),
+      as: SIMD8<Float>.self)
+  }
+  for i in vectorCount..<count { target[i] += source[i] }
 }
