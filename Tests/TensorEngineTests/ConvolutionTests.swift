@@ -83,19 +83,25 @@ final class ConvolutionTests: XCTestCase {
       ).shape, [1, 1, 8, 8])
   }
 
-  /// Stride-1 3x3 convolutions through F(2x2, 3x3), forced on for every channel count: odd output sizes (a tile cut
-  /// at the edge), rows of more than 4 tiles with a short last run, each padding from 0 to 2 and uneven sides, one
-  /// image and several.
+  /// Stride-1 convolutions with kernel sides of 2 and 3 through F(2x2, r x s), forced on for every channel count: odd
+  /// output sizes (a tile cut at the edge), rows of more than 4 tiles with a short last run, each padding from 0 to 2
+  /// and uneven sides, one image and several.
   func testWinogradConvolutionMatchesNaiveLoop() throws {
-    let floor = WinogradConvolution.minimumChannels
-    WinogradConvolution.minimumChannels = 1
-    defer { WinogradConvolution.minimumChannels = floor }
+    let floor = Winograd.minimumChannels
+    Winograd.minimumChannels = 1
+    defer { Winograd.minimumChannels = floor }
     let cases: [([Int], [Int], ConvPadding)] = [
       ([3, 2, 8, 8], [4, 3, 3, 3], ConvPadding((1, 1))),
       ([2, 3, 7, 5], [3, 2, 3, 3], ConvPadding((1, 1))),
       ([2, 1, 9, 19], [2, 2, 3, 3], ConvPadding((0, 0))),
       ([1, 2, 6, 21], [3, 1, 3, 3], ConvPadding((2, 2))),
       ([2, 2, 5, 11], [2, 2, 3, 3], ConvPadding(top: 2, bottom: 0, left: 0, right: 1)),
+      // F(2x2, 2x3) as in the gated PixelCNN's vertical stack, F(2x2, 3x2) and F(2x2, 2x2).
+      ([3, 2, 8, 8], [4, 3, 2, 3], ConvPadding(top: 1, bottom: 0, left: 1, right: 1)),
+      ([2, 2, 7, 19], [3, 2, 2, 3], ConvPadding((0, 0))),
+      ([2, 3, 9, 6], [2, 2, 3, 2], ConvPadding(top: 1, bottom: 1, left: 1, right: 0)),
+      ([3, 2, 9, 9], [2, 3, 2, 2], ConvPadding((0, 0))),
+      ([2, 1, 6, 13], [3, 2, 2, 2], ConvPadding(top: 1, bottom: 0, left: 0, right: 1)),
     ]
     for (k, (inputShape, weightShape, padding)) in cases.enumerated() {
       let x = randomTensor(inputShape, seed: UInt64(100 + k), requiresGrad: false)
@@ -108,18 +114,26 @@ final class ConvolutionTests: XCTestCase {
     }
   }
 
-  /// Gradients of the F(2x2, 3x3) path against finite differences, on one chunk of images and on chunks of 2, 2, 1.
+  /// Gradients of the F(2x2, r x s) paths against finite differences, on one chunk of images and on chunks of 2, 2, 1
+  /// (a chunk holds 4 x 16 x (2 + 3) x 12 floats per image of the 3x3 case).
   func testWinogradGradientsMatchFiniteDifferences() throws {
-    let (floor, chunkValues) = (WinogradConvolution.minimumChannels, ConvGeometry.chunkValues)
-    WinogradConvolution.minimumChannels = 1
-    defer { (WinogradConvolution.minimumChannels, ConvGeometry.chunkValues) = (floor, chunkValues) }
-    for chunk in [chunkValues, 2 * 16 * 3 * 12] {
+    let (floor, chunkValues) = (Winograd.minimumChannels, ConvGeometry.chunkValues)
+    Winograd.minimumChannels = 1
+    defer { (Winograd.minimumChannels, ConvGeometry.chunkValues) = (floor, chunkValues) }
+    let kernels: [([Int], ConvPadding)] = [
+      ([3, 3], ConvPadding(top: 1, bottom: 1, left: 2, right: 0)),
+      ([2, 3], ConvPadding(top: 1, bottom: 0, left: 1, right: 1)),
+      ([2, 2], ConvPadding(top: 0, bottom: 1, left: 1, right: 0)),
+    ]
+    for chunk in [chunkValues, 2 * 4 * 16 * 5 * 12] {
       ConvGeometry.chunkValues = chunk
-      let x = randomTensor([2, 5, 7, 5], seed: 130)
-      let w = randomTensor([3, 2, 3, 3], seed: 131)
-      let b = randomTensor([3], seed: 132)
-      try assertGradientsMatchFiniteDifferences([x, w, b]) {
-        try $0[0].conv2d(weight: $0[1], bias: $0[2], padding: ConvPadding(top: 1, bottom: 1, left: 2, right: 0))
+      for (k, (kernel, padding)) in kernels.enumerated() {
+        let x = randomTensor([2, 5, 7, 5], seed: UInt64(130 + k))
+        let w = randomTensor([3, 2] + kernel, seed: UInt64(140 + k))
+        let b = randomTensor([3], seed: UInt64(150 + k))
+        try assertGradientsMatchFiniteDifferences([x, w, b]) {
+          try $0[0].conv2d(weight: $0[1], bias: $0[2], padding: padding)
+        }
       }
     }
   }
@@ -153,9 +167,9 @@ final class ConvolutionTests: XCTestCase {
   /// stride-1 ones through im2col and through F(2x2, 3x3).
   func testMatchesPyTorchFixtures() throws {
     try assertMatchesPyTorchFixtures()
-    let floor = WinogradConvolution.minimumChannels
-    WinogradConvolution.minimumChannels = 1
-    defer { WinogradConvolution.minimumChannels = floor }
+    let floor = Winograd.minimumChannels
+    Winograd.minimumChannels = 1
+    defer { Winograd.minimumChannels = floor }
     try assertMatchesPyTorchFixtures()
   }
 

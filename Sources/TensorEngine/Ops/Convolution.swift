@@ -82,13 +82,10 @@ extension Tensor {
       throw TensorError(
         "conv2d: kernel \(kh)x\(kw) with padding (\(sides)) does not fit input \(h)x\(w) (output size < 1)")
     }
-    if WinogradConvolution.applies(
-      kernel: (kh, kw), stride: stride, padding: padding, channels: c, outChannels: outChannels)
+    if stride == (1, 1),
+      let winograd = Winograd.convolve(input, weight: weight, bias: bias, padding: padding, outputSize: (oh, ow))
     {
-      let winograd = WinogradConvolution(
-        channels: c, outChannels: outChannels, batch: n, height: h, width: w, paddingTop: padding.top,
-        paddingLeft: padding.left, outputHeight: oh, outputWidth: ow)
-      return winograd.convolve(input, weight: weight, bias: bias)
+      return winograd
     }
     let geometry = ConvGeometry(
       batch: n, channels: c, height: h, width: w, kernelHeight: kh, kernelWidth: kw, strideHeight: stride.0,

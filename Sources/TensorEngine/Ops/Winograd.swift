@@ -1,13 +1,56 @@
-/// A value of 4 neighbouring tiles, one per lane (for the filter: of 4 columns).
+/// A value of 4 neighbouring tiles, one per lane.
 private typealias Lanes = SIMD4<Float>
 
-/// Winograd's minimal filtering F(2x2, 3x3) (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks",
-/// 2016) for stride-1 3x3 convolutions. Each 2x2 block of outputs (a tile) comes from the 4x4 block of inputs
-/// around it: the block is transformed to Bᵀ·d·B, multiplied position by position with the transformed filter
-/// G·g·Gᵀ, summed over input channels, and brought back by Aᵀ·m·A. The sum over channels at each of the 16
-/// positions is one GEMM, `[out, in] x [in, tiles]`: 16 multiply-adds per tile and channel pair where the im2col GEMM
-/// needs 36. The transforms take 4 horizontally neighbouring tiles at a time, one per SIMD lane.
-struct WinogradConvolution {
+/// Winograd's minimal filtering F(2x2, r x s) (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks",
+/// 2016) for stride-1 convolutions with kernel sides of 2 or 3. Each 2x2 block of outputs (a tile) comes from the
+/// (r + 1) x (s + 1) block of inputs around it: the block is transformed to Bᵀ·d·B, multiplied position by position
+/// with the transformed filter G·g·Gᵀ, summed over input channels, and brought back by Aᵀ·m·A. The sum over channels
+/// at each position is one GEMM, `[out, in] x [in, tiles]`: for a 3x3 kernel 16 multiply-adds per tile and channel
+/// pair where the im2col GEMM needs 36, for 2x3 12 where it needs 24, for 2x2 9 where it needs 16.
+enum Winograd {
+  /// Fewer channels than this on either side and the small GEMMs cost more than they save. (Tests lower it.)
+  nonisolated(unsafe) static var minimumChannels = 16
+
+  /// `input.conv2d(weight:bias:padding:)` at stride 1 by F(2x2, kh x kw), recorded for backward; nil where it does
+  /// not apply: a kernel side other than 2 or 3, padding that crops, or too few channels.
+  static func convolve(
+    _ input: Tensor, weight: Tensor, bias: Tensor?, padding: ConvPadding, outputSize: (Int, Int)
+  ) -> Tensor? {
+    let (channels, outChannels) = (input.shape[0], weight.shape[0])
+    guard min(padding.top, padding.bottom, padding.left, padding.right) >= 0,
+      min(channels, outChannels) >= minimumChannels
+    else { return nil }
+    let shape = TileGeometry(
+      channels: channels, outChannels: outChannels, batch: input.shape[1], height: input.shape[2],
+      width: input.shape[3], paddingTop: padding.top, paddingLeft: padding.left, outputHeight: outputSize.0,
+      outputWidth: outputSize.1)
+    switch (weight.shape[2], weight.shape[3]) {
+    case (3, 3): return WinogradConvolution<ThreeTaps, ThreeTaps>(shape).convolve(input, weight: weight, bias: bias)
+    case (2, 3): return WinogradConvolution<TwoTaps, ThreeTaps>(shape).convolve(input, weight: weight, bias: bias)
+    case (3, 2): return WinogradConvolution<ThreeTaps, TwoTaps>(shape).convolve(input, weight: weight, bias: bias)
+    case (2, 2): return WinogradConvolution<TwoTaps, TwoTaps>(shape).convolve(input, weight: weight, bias: bias)
+    default: return nil
+    }
+  }
+}
+
+/// The sizes of a stride-1 convolution: input `[channels, batch, height, width]`, output
+/// `[outChannels, batch, outputHeight, outputWidth]`, and the zeros added above and left of the input.
+private struct TileGeometry {
+  let channels: Int
+  let outChannels: Int
+  let batch: Int
+  let height: Int
+  let width: Int
+  let paddingTop: Int
+  let paddingLeft: Int
+  let outputHeight: Int
+  let outputWidth: Int
+}
+
+/// F(2x2, r x s) with the axes `Rows` (r taps) and `Columns` (s taps). The transforms take 4 horizontally
+/// neighbouring tiles at a time, one per SIMD lane.
+private struct WinogradConvolution<Rows: WinogradAxis, Columns: WinogradAxis> {
   let channels: Int
   let outChannels: Int
   let batch: Int
@@ -18,27 +61,26 @@ struct WinogradConvolution {
   let outputHeight: Int
   let outputWidth: Int
 
-  /// The transformed domain's 16 positions ξ = 4·row + column; each is one GEMM.
-  private static let positions = 16
-
-  /// Whether F(2x2, 3x3) pays off for this convolution: a 3x3 kernel at stride 1, padding that only adds zeros, and
-  /// channels enough on both sides that its 16 small GEMMs keep OpenBLAS busy. (Tests lower the channel floor.)
-  static func applies(kernel: (Int, Int), stride: (Int, Int), padding: ConvPadding, channels: Int, outChannels: Int)
-    -> Bool
-  {
-    kernel == (3, 3) && stride == (1, 1) && min(padding.top, padding.bottom, padding.left, padding.right) >= 0
-      && min(channels, outChannels) >= minimumChannels
+  init(_ shape: TileGeometry) {
+    (channels, outChannels, batch, height, width) = (
+      shape.channels, shape.outChannels, shape.batch, shape.height, shape.width
+    )
+    (paddingTop, paddingLeft, outputHeight, outputWidth) = (
+      shape.paddingTop, shape.paddingLeft, shape.outputHeight, shape.outputWidth
+    )
   }
-  nonisolated(unsafe) static var minimumChannels = 16
+
+  /// The transformed domain's positions ξ = row · (s + 1) + column; each is one GEMM.
+  private static var positions: Int { Rows.size * Columns.size }
 
   private var tileRows: Int { (outputHeight + 1) / 2 }
   private var tileColumns: Int { (outputWidth + 1) / 2 }
   private var tilesPerImage: Int { tileRows * tileColumns }
   /// Runs of 4 neighbouring tiles along a tile row (the last may be short).
   private var tileGroups: Int { (tileColumns + 3) / 4 }
-  /// The zero-padded plane of one image that the tiles read without bounds checks: every 4x4 input block, and the
-  /// wide loads of a run of 4 tiles (8 from each of its 4 columns; 16 where its blocks are added back).
-  private var planeHeight: Int { 2 * tileRows + 2 }
+  /// The zero-padded plane of one image that the tiles read without bounds checks: every input block, and the wide
+  /// loads of a run of 4 tiles (8 from each of its columns; 16 where its blocks are added back).
+  private var planeHeight: Int { 2 * tileRows + Rows.size - 2 }
   private var planeWidth: Int { 8 * tileGroups + 8 }
 
   /// Images per chunk: a thread's transformed inputs and outputs stay within `ConvGeometry.chunkValues / 4` floats
@@ -168,25 +210,23 @@ struct WinogradConvolution {
 
   // MARK: Filter
 
-  /// U[ξ, o, c] = (G·g·Gᵀ)[ξ] for the 3x3 filter g = weight[o, c].
+  /// U[ξ, o, c] = (G·g·Gᵀ)[ξ] for the filter g = weight[o, c].
   private func transformedFilter(_ weight: [Float]) -> [Float] {
-    let (pairs, step) = (outChannels * channels, Self.positionStride(outChannels, channels))
+    let (pairs, step, taps) = (
+      outChannels * channels, Self.positionStride(outChannels, channels), Rows.taps * Columns.taps
+    )
+    let work = UnsafeMutablePointer<Float>.allocate(capacity: 32)
+    defer { work.deallocate() }
     return uninitializedFloats(Self.positions * step) { u in
       weight.withUnsafeBufferPointer { w in
         for pair in 0..<pairs {
-          let g = w.baseAddress! + pair * 9
-          // G·g, a row of 3 (in 4 lanes) per transformed row; then each row times Gᵀ.
-          let rows = filterTransform1D(
-            SIMD4(g[0], g[1], g[2], 0), SIMD4(g[3], g[4], g[5], 0), SIMD4(g[6], g[7], g[8], 0))
-          func setRow(_ k: Int, _ row: Lanes) {
-            let t = filterTransform1D(row[0], row[1], row[2])
-            let target = u.baseAddress! + 4 * k * step + pair
-            (target[0], target[step], target[2 * step], target[3 * step]) = t
+          let g = w.baseAddress! + pair * taps
+          // G·g down each column, then each row times Gᵀ.
+          for s in 0..<Columns.taps { Rows.filter(g + s, Columns.taps, work + s, Columns.taps) }
+          for k in 0..<Rows.size {
+            Columns.filter(work + k * Columns.taps, 1, work + 16 + k * Columns.size, 1)
           }
-          setRow(0, rows.0)
-          setRow(1, rows.1)
-          setRow(2, rows.2)
-          setRow(3, rows.3)
+          for xi in 0..<Self.positions { u[xi * step + pair] = work[16 + xi] }
         }
       }
     }
@@ -194,87 +234,72 @@ struct WinogradConvolution {
 
   /// dW[o, c] += Gᵀ·dU[o, c]·G, the adjoint of `transformedFilter`.
   private func addFilterGradient(_ du: UnsafePointer<Float>, into dw: UnsafeMutablePointer<Float>) {
-    let (pairs, step) = (outChannels * channels, Self.positionStride(outChannels, channels))
+    let (pairs, step, taps) = (
+      outChannels * channels, Self.positionStride(outChannels, channels), Rows.taps * Columns.taps
+    )
+    let work = UnsafeMutablePointer<Float>.allocate(capacity: 48)
+    defer { work.deallocate() }
     for pair in 0..<pairs {
-      func row(_ k: Int) -> Lanes {
-        let source = du + 4 * k * step + pair
-        return Lanes(source[0], source[step], source[2 * step], source[3 * step])
+      for xi in 0..<Self.positions { work[xi] = du[xi * step + pair] }
+      for l in 0..<Columns.size { Rows.filterAdjoint(work + l, Columns.size, work + 16 + l, Columns.size) }
+      for r in 0..<Rows.taps {
+        Columns.filterAdjoint(work + 16 + r * Columns.size, 1, work + 32 + r * Columns.taps, 1)
       }
-      // Gᵀ·dU, 3 rows of 4; then each row times G.
-      let rows = filterAdjoint1D(row(0), row(1), row(2), row(3))
-      func addRow(_ r: Int, _ row: Lanes) {
-        let t = filterAdjoint1D(row[0], row[1], row[2], row[3])
-        let target = dw + pair * 9 + 3 * r
-        (target[0], target[1], target[2]) = (target[0] + t.0, target[1] + t.1, target[2] + t.2)
-      }
-      addRow(0, rows.0)
-      addRow(1, rows.1)
-      addRow(2, rows.2)
+      for i in 0..<taps { dw[pair * taps + i] += work[32 + i] }
     }
   }
 
   // MARK: Tiles
 
-  /// V[ξ, c, tile] = (Bᵀ·d·B)[ξ] for the 4x4 input block d of every tile of the chunk `images`.
+  /// V[ξ, c, tile] = (Bᵀ·d·B)[ξ] for the input block d of every tile of the chunk `images`.
   private func transformInput(
     _ x: UnsafePointer<Float>, _ images: Range<Int>, into v: UnsafeMutablePointer<Float>, _ space: TileWorkspace
   ) {
     let tiles = images.count * tilesPerImage
     let step = Self.positionStride(channels, tiles)
-    let (plane, work) = (space.inputPlane, space.work)
-    do {
-      for c in 0..<channels {
-        for b in images {
-          let image = x + (c * batch + b) * height * width
-          for r in 0..<height {
-            copyRow(image + r * width, to: plane + (r + paddingTop) * planeWidth + paddingLeft, count: width)
+    let (plane, work, (rows, columns)) = (space.inputPlane, space.work, (Rows.size, Columns.size))
+    for c in 0..<channels {
+      for b in images {
+        let image = x + (c * batch + b) * height * width
+        for r in 0..<height {
+          copyRow(image + r * width, to: plane + (r + paddingTop) * planeWidth + paddingLeft, count: width)
+        }
+        forEachTileRun(b - images.lowerBound) { tileRow, run, first, count in
+          let block = UnsafePointer(plane + 2 * tileRow * planeWidth + 8 * run)
+          for k in 0..<rows {
+            for l in 0..<columns { work[16 + k * columns + l] = evenLanes(block + k * planeWidth + l) }
           }
-          forEachTileRun(b - images.lowerBound) { tileRow, run, first, count in
-            let block = UnsafePointer(plane + 2 * tileRow * planeWidth + 8 * run)
-            for l in 0..<4 {
-              (work[l], work[4 + l], work[8 + l], work[12 + l]) = inputTransform1D(
-                evenLanes(block + l), evenLanes(block + planeWidth + l), evenLanes(block + 2 * planeWidth + l),
-                evenLanes(block + 3 * planeWidth + l))
-            }
-            for k in 0..<4 {
-              let t = inputTransform1D(work[4 * k], work[4 * k + 1], work[4 * k + 2], work[4 * k + 3])
-              let target = v + 4 * k * step + c * tiles + first
-              store(t, count: count, to: target, step: step)
-            }
-          }
+          // Bᵀ·d down each column, then each row times B.
+          for l in 0..<columns { Rows.input(work + 16 + l, columns, work + l, columns) }
+          for k in 0..<rows { Columns.input(work + k * columns, 1, work + 16 + k * columns, 1) }
+          for xi in 0..<Self.positions { store(work[16 + xi], count: count, to: v + xi * step + c * tiles + first) }
         }
       }
     }
   }
 
-  /// dx[c] += B·dV·Bᵀ for every tile, added into the 4x4 input block it came from (the adjoint of
-  /// `transformInput`; what lands in the padding is dropped).
+  /// dx[c] += B·dV·Bᵀ for every tile, added into the input block it came from (the adjoint of `transformInput`;
+  /// what lands in the padding is dropped).
   private func transformInputGradient(
     _ dv: UnsafePointer<Float>, _ images: Range<Int>, into dx: UnsafeMutablePointer<Float>, _ space: TileWorkspace
   ) {
     let tiles = images.count * tilesPerImage
-    let step = 4 * Self.positionStride(channels, tiles)
-    let (plane, work) = (space.sumPlane, space.work)
-    do {
-      for c in 0..<channels {
-        for b in images {
-          plane.update(repeating: 0, count: planeHeight * planeWidth)
-          forEachTileRun(b - images.lowerBound) { tileRow, run, first, count in
-            for l in 0..<4 {
-              let source = dv + l * step / 4 + c * tiles + first
-              (work[l], work[4 + l], work[8 + l], work[12 + l]) = inputAdjoint1D(
-                load(source, count: count), load(source + step, count: count),
-                load(source + 2 * step, count: count), load(source + 3 * step, count: count))
-            }
-            for k in 0..<4 {
-              let t = inputAdjoint1D(work[4 * k], work[4 * k + 1], work[4 * k + 2], work[4 * k + 3])
-              addInterleaved(t, to: plane + (2 * tileRow + k) * planeWidth + 8 * run)
-            }
+    let step = Self.positionStride(channels, tiles)
+    let (plane, work, (rows, columns)) = (space.sumPlane, space.work, (Rows.size, Columns.size))
+    for c in 0..<channels {
+      for b in images {
+        plane.update(repeating: 0, count: planeHeight * planeWidth)
+        forEachTileRun(b - images.lowerBound) { tileRow, run, first, count in
+          for xi in 0..<Self.positions { work[xi] = load(dv + xi * step + c * tiles + first, count: count) }
+          for l in 0..<columns { Rows.inputAdjoint(work + l, columns, work + 16 + l, columns) }
+          for k in 0..<rows { Columns.inputAdjoint(work + 16 + k * columns, 1, work + k * columns, 1) }
+          for k in 0..<rows {
+            addInterleaved(work + k * columns, columns, to: plane + (2 * tileRow + k) * planeWidth + 8 * run)
           }
-          let image = dx + (c * batch + b) * height * width
-          for r in 0..<height {
-            addRow(plane + (r + paddingTop) * planeWidth + paddingLeft, to: image + r * width, count: width)
-          }
+        }
+        let image = dx + (c * batch + b) * height * width
+        for r in 0..<height {
+          addRow(plane + (r + paddingTop) * planeWidth + paddingLeft, to: image + r * width, count: width)
         }
       }
     }
@@ -286,33 +311,27 @@ struct WinogradConvolution {
     _ space: TileWorkspace
   ) {
     let tiles = images.count * tilesPerImage
-    let step = 4 * Self.positionStride(outChannels, tiles)
-    let work = space.work
-    do {
-      for o in 0..<outChannels {
-        let offset = bias?[o] ?? 0
-        for b in images {
-          let image = out + (o * batch + b) * outputHeight * outputWidth
-          forEachTileRun(b - images.lowerBound) { tileRow, run, first, count in
-            for l in 0..<4 {
-              // Lanes past a short run read the next tiles' values (or the buffer's slack) and are not stored.
-              let source = m + l * step / 4 + o * tiles + first
-              (work[l], work[4 + l]) = outputTransform1D(
-                load(source, count: 4), load(source + step, count: 4), load(source + 2 * step, count: 4),
-                load(source + 3 * step, count: 4))
-            }
-            for a in 0..<2 where 2 * tileRow + a < outputHeight {
-              let t = outputTransform1D(work[4 * a], work[4 * a + 1], work[4 * a + 2], work[4 * a + 3])
-              var values = SIMD8<Float>()
-              (values.evenHalf, values.oddHalf) = t
-              values += offset
-              let row = image + (2 * tileRow + a) * outputWidth + 8 * run
-              let columns = min(8, outputWidth - 8 * run)
-              if columns == 8 {
-                UnsafeMutableRawPointer(row).storeBytes(of: values, as: SIMD8<Float>.self)
-              } else {
-                for j in 0..<columns { row[j] = values[j] }
-              }
+    let step = Self.positionStride(outChannels, tiles)
+    let (work, columns) = (space.work, Columns.size)
+    for o in 0..<outChannels {
+      let offset = bias?[o] ?? 0
+      for b in images {
+        let image = out + (o * batch + b) * outputHeight * outputWidth
+        forEachTileRun(b - images.lowerBound) { tileRow, run, first, count in
+          // Lanes past a short run read the next tiles' values (or the buffer's slack) and are not stored.
+          for xi in 0..<Self.positions { work[xi] = load(m + xi * step + o * tiles + first, count: 4) }
+          for l in 0..<columns { Rows.output(work + l, columns, work + 16 + l, columns) }
+          for a in 0..<2 { Columns.output(work + 16 + a * columns, 1, work + 24 + 2 * a, 1) }
+          for a in 0..<2 where 2 * tileRow + a < outputHeight {
+            var values = SIMD8<Float>()
+            (values.evenHalf, values.oddHalf) = (work[24 + 2 * a], work[25 + 2 * a])
+            values += offset
+            let row = image + (2 * tileRow + a) * outputWidth + 8 * run
+            let written = min(8, outputWidth - 8 * run)
+            if written == 8 {
+              UnsafeMutableRawPointer(row).storeBytes(of: values, as: SIMD8<Float>.self)
+            } else {
+              for j in 0..<written { row[j] = values[j] }
             }
           }
         }
@@ -327,26 +346,24 @@ struct WinogradConvolution {
   ) {
     let tiles = images.count * tilesPerImage
     let step = Self.positionStride(outChannels, tiles)
-    let (plane, work) = (space.gradientPlane, space.work)
-    do {
-      for o in 0..<outChannels {
-        for b in images {
-          let image = dy + (o * batch + b) * outputHeight * outputWidth
-          for r in 0..<outputHeight {
-            copyRow(image + r * outputWidth, to: plane + r * planeWidth, count: outputWidth)
-          }
-          forEachTileRun(b - images.lowerBound) { tileRow, run, first, count in
-            // A·dY down the tile's two output rows, a column at a time; then each row times Aᵀ.
-            let top = UnsafeRawPointer(plane + 2 * tileRow * planeWidth + 8 * run).loadUnaligned(as: SIMD8<Float>.self)
-            let bottom = UnsafeRawPointer(plane + (2 * tileRow + 1) * planeWidth + 8 * run)
+    let (plane, work, (rows, columns)) = (space.gradientPlane, space.work, (Rows.size, Columns.size))
+    for o in 0..<outChannels {
+      for b in images {
+        let image = dy + (o * batch + b) * outputHeight * outputWidth
+        for r in 0..<outputHeight {
+          copyRow(image + r * outputWidth, to: plane + r * planeWidth, count: outputWidth)
+        }
+        forEachTileRun(b - images.lowerBound) { tileRow, run, first, count in
+          // The tile's 2x2 gradients (row a, column b at 24 + 2a + b); A·dY down both columns, then each row
+          // times Aᵀ.
+          for a in 0..<2 {
+            let values = UnsafeRawPointer(plane + (2 * tileRow + a) * planeWidth + 8 * run)
               .loadUnaligned(as: SIMD8<Float>.self)
-            (work[0], work[2], work[4], work[6]) = outputAdjoint1D(top.evenHalf, bottom.evenHalf)
-            (work[1], work[3], work[5], work[7]) = outputAdjoint1D(top.oddHalf, bottom.oddHalf)
-            for k in 0..<4 {
-              let t = outputAdjoint1D(work[2 * k], work[2 * k + 1])
-              store(t, count: count, to: dm + 4 * k * step + o * tiles + first, step: step)
-            }
+            (work[24 + 2 * a], work[25 + 2 * a]) = (values.evenHalf, values.oddHalf)
           }
+          for column in 0..<2 { Rows.outputAdjoint(work + 24 + column, 2, work + 16 + column, 2) }
+          for k in 0..<rows { Columns.outputAdjoint(work + 16 + 2 * k, 1, work + k * columns, 1) }
+          for xi in 0..<Self.positions { store(work[xi], count: count, to: dm + xi * step + o * tiles + first) }
         }
       }
     }
@@ -366,8 +383,8 @@ struct WinogradConvolution {
 }
 
 /// A thread's work space for the tile transforms: zero-padded image planes (one for the input, whose inside each
-/// image overwrites; one for the output gradient, likewise; one that tiles' input gradients are summed into) and 16
-/// vectors between a transform's column and row passes.
+/// image overwrites; one for the output gradient, likewise; one that tiles' input gradients are summed into) and 32
+/// vectors for a transform's column and row passes.
 private struct TileWorkspace {
   let inputPlane: UnsafeMutablePointer<Float>
   let gradientPlane: UnsafeMutablePointer<Float>
@@ -378,7 +395,7 @@ private struct TileWorkspace {
     let planes = UnsafeMutablePointer<Float>.allocate(capacity: 3 * planeCount)
     planes.initialize(repeating: 0, count: 3 * planeCount)
     (inputPlane, gradientPlane, sumPlane) = (planes, planes + planeCount, planes + 2 * planeCount)
-    work = .allocate(capacity: 16)
+    work = .allocate(capacity: 32)
   }
 
   func deallocate() {
@@ -387,51 +404,136 @@ private struct TileWorkspace {
   }
 }
 
-// The one-axis transforms: applied down the columns, then along the rows, they give the 2-D ones (Bᵀ·d·B and so
-// on). Each lane is one tile of a run of 4 (or, for the filter, one column).
+// MARK: One axis
 
-/// Bᵀ·d, Bᵀ = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]].
-@inline(__always)
-private func inputTransform1D(_ d0: Lanes, _ d1: Lanes, _ d2: Lanes, _ d3: Lanes) -> (Lanes, Lanes, Lanes, Lanes) {
-  (d0 - d2, d1 + d2, d2 - d1, d1 - d3)
-}
-
-/// B·v, the adjoint of `inputTransform1D`.
-@inline(__always)
-private func inputAdjoint1D(_ v0: Lanes, _ v1: Lanes, _ v2: Lanes, _ v3: Lanes) -> (Lanes, Lanes, Lanes, Lanes) {
-  (v0, v1 - v2 + v3, v1 + v2 - v0, Lanes() - v3)
+/// What the one-axis transforms compute with: a filter's taps (Float) or 4 tiles' values (Lanes).
+private protocol TileValue {
+  static func + (a: Self, b: Self) -> Self
+  static func - (a: Self, b: Self) -> Self
+  static prefix func - (a: Self) -> Self
+  /// self / 2, exact.
+  var half: Self { get }
 }
 
-/// Aᵀ·m, Aᵀ = [[1, 1, 1, 0], [0, 1, -1, -1]].
-@inline(__always)
-private func outputTransform1D(_ m0: Lanes, _ m1: Lanes, _ m2: Lanes, _ m3: Lanes) -> (Lanes, Lanes) {
-  (m0 + m1 + m2, m1 - m2 - m3)
+extension Float: TileValue {
+  fileprivate var half: Float { self * 0.5 }
 }
 
-/// A·y, the adjoint of `outputTransform1D`.
-@inline(__always)
-private func outputAdjoint1D(_ y0: Lanes, _ y1: Lanes) -> (Lanes, Lanes, Lanes, Lanes) {
-  (y0, y0 + y1, y0 - y1, Lanes() - y1)
+extension SIMD4: TileValue where Scalar == Float {
+  fileprivate var half: SIMD4<Float> { self * 0.5 }
 }
 
-/// G·g, G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]].
-@inline(__always)
-private func filterTransform1D<T: FloatingPoint>(_ g0: T, _ g1: T, _ g2: T) -> (T, T, T, T) {
-  (g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2)
-}
-@inline(__always)
-private func filterTransform1D(_ g0: Lanes, _ g1: Lanes, _ g2: Lanes) -> (Lanes, Lanes, Lanes, Lanes) {
-  (g0, (g0 + g1 + g2) * 0.5, (g0 - g1 + g2) * 0.5, g2)
+/// One axis of F(2, r): 2 outputs of an r-tap filter from r + 1 inputs, y = Aᵀ·((G·g) ⊙ (Bᵀ·d)). Each function maps
+/// the values `from`, `fromStride` apart, to the values `to`, `toStride` apart; applied down the columns and then
+/// along the rows of a block, they give the 2-D transforms.
+private protocol WinogradAxis {
+  static var taps: Int { get }
+  /// Bᵀ·d.
+  static func input<T: TileValue>(
+    _ from: UnsafePointer<T>, _ fromStride: Int, _ to: UnsafeMutablePointer<T>, _ toStride: Int)
+  /// B·v, the adjoint of `input`.
+  static func inputAdjoint<T: TileValue>(
+    _ from: UnsafePointer<T>, _ fromStride: Int, _ to: UnsafeMutablePointer<T>, _ toStride: Int)
+  /// Aᵀ·m: r + 1 values to 2.
+  static func output<T: TileValue>(
+    _ from: UnsafePointer<T>, _ fromStride: Int, _ to: UnsafeMutablePointer<T>, _ toStride: Int)
+  /// A·y, the adjoint of `output`: 2 values to r + 1.
+  static func outputAdjoint<T: TileValue>(
+    _ from: UnsafePointer<T>, _ fromStride: Int, _ to: UnsafeMutablePointer<T>, _ toStride: Int)
+  /// G·g: r taps to r + 1 values.
+  static func filter<T: TileValue>(
+    _ from: UnsafePointer<T>, _ fromStride: Int, _ to: UnsafeMutablePointer<T>, _ toStride: Int)
+  /// Gᵀ·u, the adjoint of `filter`: r + 1 values to r.
+  static func filterAdjoint<T: TileValue>(
+    _ from: UnsafePointer<T>, _ fromStride: Int, _ to: UnsafeMutablePointer<T>, _ toStride: Int)
 }
 
-/// Gᵀ·u, the adjoint of `filterTransform1D`.
-@inline(__always)
-private func filterAdjoint1D<T: FloatingPoint>(_ u0: T, _ u1: T, _ u2: T, _ u3: T) -> (T, T, T) {
-  (u0 + (u1 + u2) / 2, (u1 - u2) / 2, (u1 + u2) / 2 + u3)
+extension WinogradAxis {
+  /// Inputs per tile along this axis.
+  static var size: Int { taps + 1 }
 }
-@inline(__always)
-private func filterAdjoint1D(_ u0: Lanes, _ u1: Lanes, _ u2: Lanes, _ u3: Lanes) -> (Lanes, Lanes, Lanes) {
-  (u0 + (u1 + u2) * 0.5, (u1 - u2) * 0.5, (u1 + u2) * 0.5 + u3)
+
+/// F(2, 3): Bᵀ = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], G = [[1, 0, 0], [1/2, 1/2, 1/2],
+/// [1/2, -1/2, 1/2], [0, 0, 1]], Aᵀ = [[1, 1, 1, 0], [0, 1, -1, -1]].
+private enum ThreeTaps: WinogradAxis {
+  static var taps: Int { 3 }
+
+  @inline(__always)
+  static func input<T: TileValue>(_ d: UnsafePointer<T>, _ ds: Int, _ v: UnsafeMutablePointer<T>, _ vs: Int) {
+    let (d0, d1, d2, d3) = (d[0], d[ds], d[2 * ds], d[3 * ds])
+    (v[0], v[vs], v[2 * vs], v[3 * vs]) = (d0 - d2, d1 + d2, d2 - d1, d1 - d3)
+  }
+
+  @inline(__always)
+  static func inputAdjoint<T: TileValue>(_ v: UnsafePointer<T>, _ vs: Int, _ d: UnsafeMutablePointer<T>, _ ds: Int) {
+    let (v0, v1, v2, v3) = (v[0], v[vs], v[2 * vs], v[3 * vs])
+    (d[0], d[ds], d[2 * ds], d[3 * ds]) = (v0, v1 - v2 + v3, v1 + v2 - v0, -v3)
+  }
+
+  @inline(__always)
+  static func output<T: TileValue>(_ m: UnsafePointer<T>, _ ms: Int, _ y: UnsafeMutablePointer<T>, _ ys: Int) {
+    let (m0, m1, m2, m3) = (m[0], m[ms], m[2 * ms], m[3 * ms])
+    (y[0], y[ys]) = (m0 + m1 + m2, m1 - m2 - m3)
+  }
+
+  @inline(__always)
+  static func outputAdjoint<T: TileValue>(_ y: UnsafePointer<T>, _ ys: Int, _ m: UnsafeMutablePointer<T>, _ ms: Int) {
+    let (y0, y1) = (y[0], y[ys])
+    (m[0], m[ms], m[2 * ms], m[3 * ms]) = (y0, y0 + y1, y0 - y1, -y1)
+  }
+
+  @inline(__always)
+  static func filter<T: TileValue>(_ g: UnsafePointer<T>, _ gs: Int, _ u: UnsafeMutablePointer<T>, _ us: Int) {
+    let (g0, g1, g2) = (g[0], g[gs], g[2 * gs])
+    (u[0], u[us], u[2 * us], u[3 * us]) = (g0, (g0 + g1 + g2).half, (g0 - g1 + g2).half, g2)
+  }
+
+  @inline(__always)
+  static func filterAdjoint<T: TileValue>(_ u: UnsafePointer<T>, _ us: Int, _ g: UnsafeMutablePointer<T>, _ gs: Int) {
+    let (u0, u1, u2, u3) = (u[0], u[us], u[2 * us], u[3 * us])
+    (g[0], g[gs], g[2 * gs]) = (u0 + (u1 + u2).half, (u1 - u2).half, (u1 + u2).half + u3)
+  }
+}
+
+/// F(2, 2): Bᵀ = [[1, -1, 0], [0, 1, 0], [0, -1, 1]], G = [[1, 0], [1, 1], [0, 1]], Aᵀ = [[1, 1, 0], [0, 1, 1]].
+private enum TwoTaps: WinogradAxis {
+  static var taps: Int { 2 }
+
+  @inline(__always)
+  static func input<T: TileValue>(_ d: UnsafePointer<T>, _ ds: Int, _ v: UnsafeMutablePointer<T>, _ vs: Int) {
+    let (d0, d1, d2) = (d[0], d[ds], d[2 * ds])
+    (v[0], v[vs], v[2 * vs]) = (d0 - d1, d1, d2 - d1)
+  }
+
+  @inline(__always)
+  static func inputAdjoint<T: TileValue>(_ v: UnsafePointer<T>, _ vs: Int, _ d: UnsafeMutablePointer<T>, _ ds: Int) {
+    let (v0, v1, v2) = (v[0], v[vs], v[2 * vs])
+    (d[0], d[ds], d[2 * ds]) = (v0, v1 - v0 - v2, v2)
+  }
+
+  @inline(__always)
+  static func output<T: TileValue>(_ m: UnsafePointer<T>, _ ms: Int, _ y: UnsafeMutablePointer<T>, _ ys: Int) {
+    let (m0, m1, m2) = (m[0], m[ms], m[2 * ms])
+    (y[0], y[ys]) = (m0 + m1, m1 + m2)
+  }
+
+  @inline(__always)
+  static func outputAdjoint<T: TileValue>(_ y: UnsafePointer<T>, _ ys: Int, _ m: UnsafeMutablePointer<T>, _ ms: Int) {
+    let (y0, y1) = (y[0], y[ys])
+    (m[0], m[ms], m[2 * ms]) = (y0, y0 + y1, y1)
+  }
+
+  @inline(__always)
+  static func filter<T: TileValue>(_ g: UnsafePointer<T>, _ gs: Int, _ u: UnsafeMutablePointer<T>, _ us: Int) {
+    let (g0, g1) = (g[0], g[gs])
+    (u[0], u[us], u[2 * us]) = (g0, g0 + g1, g1)
+  }
+
+  @inline(__always)
+  static func filterAdjoint<T: TileValue>(_ u: UnsafePointer<T>, _ us: Int, _ g: UnsafeMutablePointer<T>, _ gs: Int) {
+    let (u0, u1, u2) = (u[0], u[us], u[2 * us])
+    (g[0], g[gs]) = (u0 + u1, u1 + u2)
+  }
 }
 
 /// The values at `p`, `p + 2`, `p + 4` and `p + 6`: one input column of 4 neighbouring tiles.
@@ -449,17 +551,6 @@ private func load(_ p: UnsafePointer<Float>, count: Int) -> Lanes {
   return values
 }
 
-/// Stores the first `count` lanes of each of the 4 vectors at `p`, `p + step`, `p + 2·step` and `p + 3·step`.
-@inline(__always)
-private func store(
-  _ values: (Lanes, Lanes, Lanes, Lanes), count: Int, to p: UnsafeMutablePointer<Float>, step: Int
-) {
-  store(values.0, count: count, to: p)
-  store(values.1, count: count, to: p + step)
-  store(values.2, count: count, to: p + 2 * step)
-  store(values.3, count: count, to: p + 3 * step)
-}
-
 /// Stores the first `count` lanes of `values` at `p`.
 @inline(__always)
 private func store(_ values: Lanes, count: Int, to p: UnsafeMutablePointer<Float>) {
@@ -467,12 +558,13 @@ private func store(_ values: Lanes, count: Int, to p: UnsafeMutablePointer<Float
   for j in 0..<count { p[j] = values[j] }
 }
 
-/// Adds a tile row of 4 neighbouring tiles' 4x4 blocks to the 10 values at `p`: lane j of `values.l` goes to
-/// `p[2j + l]` (the blocks overlap by 2). One 16-wide read and write: two overlapping 8-wide ones would stall on
-/// store forwarding.
+/// Adds one row of the input blocks of 4 neighbouring tiles, `columns` (3 or 4) vectors at `values`, to the plane row
+/// at `p`: lane j of vector l goes to `p[2j + l]` (neighbouring blocks overlap). One 16-wide read and write: two
+/// overlapping 8-wide ones would stall on store forwarding.
 @inline(__always)
-private func addInterleaved(_ values: (Lanes, Lanes, Lanes, Lanes), to p: UnsafeMutablePointer<Float>) {
-  let (a, b, c, d) = values
+private func addInterleaved(_ values: UnsafePointer<Lanes>, _ columns: Int, to p: UnsafeMutablePointer<Float>) {
+  let (a, b, c) = (values[0], values[1], values[2])
+  let d = columns == 4 ? values[3] : Lanes()
   let first = SIMD8(a[0], b[0], a[1], b[1], a[2], b[2], a[3], b[3])
   let second = SIMD16<Float>(0, 0, c[0], d[0], c[1], d[1], c[2], d[2], c[3], d[3], 0, 0, 0, 0, 0, 0)
   let raw = UnsafeMutableRawPointer(p)
