@@ -138,6 +138,45 @@ final class ConvolutionTests: XCTestCase {
     }
   }
 
+  /// Stride-2 convolutions with even kernels through their phases (F(2x2, kh/2 x kw/2) forced on): against the naive
+  /// loop, as the adjoint of the transposed convolution, and against finite differences. Odd sizes leave input rows
+  /// and columns that no output reads.
+  func testPhaseConvolutionsMatchNaiveLoopAndGradients() throws {
+    let floor = Winograd.minimumChannels
+    Winograd.minimumChannels = 1
+    defer { Winograd.minimumChannels = floor }
+    let cases: [([Int], [Int], ConvPadding)] = [
+      ([2, 3, 16, 16], [3, 2, 4, 4], ConvPadding((1, 1))),
+      ([2, 2, 9, 13], [2, 2, 4, 4], ConvPadding((1, 1))),
+      ([1, 2, 11, 10], [2, 1, 4, 6], ConvPadding(top: 2, bottom: 0, left: 0, right: 1)),
+      ([2, 1, 8, 8], [3, 2, 2, 2], ConvPadding((0, 0))),
+    ]
+    for (k, (inputShape, weightShape, padding)) in cases.enumerated() {
+      let x = randomTensor(inputShape, seed: UInt64(160 + k), requiresGrad: false)
+      let w = randomTensor(weightShape, seed: UInt64(170 + k), requiresGrad: false)
+      let b = randomTensor([weightShape[0]], seed: UInt64(180 + k), requiresGrad: false)
+      let y = try x.conv2d(weight: w, bias: b, stride: (2, 2), padding: padding)
+      let expected = naiveConv2d(x, w, b, stride: (2, 2), padding: padding)
+      XCTAssertEqual(y.count, expected.count, "case \(k)")
+      assertClose(y.data, expected, "case \(k)")
+    }
+    let x = randomTensor([2, 3, 10, 8], seed: 190, requiresGrad: false)
+    let w = randomTensor([3, 2, 4, 4], seed: 191, requiresGrad: false)
+    let convX = try x.conv2d(weight: w, stride: (2, 2), padding: (1, 1))
+    let y = randomTensor(convX.shape, seed: 192, requiresGrad: false)
+    let convTY = try y.convTranspose2d(weight: w, stride: (2, 2), padding: (1, 1))
+    XCTAssertEqual(convTY.shape, x.shape)
+    let lhs = zip(convX.data, y.data).reduce(0.0) { $0 + Double($1.0 * $1.1) }
+    let rhs = zip(x.data, convTY.data).reduce(0.0) { $0 + Double($1.0 * $1.1) }
+    XCTAssertEqual(lhs, rhs, accuracy: 1e-4 * max(1, abs(lhs)))
+    let (input, weight, bias) = (
+      randomTensor([2, 2, 7, 6], seed: 193), randomTensor([3, 2, 4, 4], seed: 194), randomTensor([3], seed: 195)
+    )
+    try assertGradientsMatchFiniteDifferences([input, weight, bias]) {
+      try $0[0].conv2d(weight: $0[1], bias: $0[2], stride: (2, 2), padding: (1, 1))
+    }
+  }
+
   /// <conv(x), y> == <x, convT(y)>: the transposed convolution is the adjoint of the convolution.
   func testConvTransposeIsTheAdjointOfConv() throws {
     let cases: [([Int], [Int], (Int, Int), (Int, Int))] = [

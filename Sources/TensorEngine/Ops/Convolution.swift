@@ -87,6 +87,15 @@ extension Tensor {
     {
       return winograd
     }
+    // At stride 2, an even kernel whose phase convolution takes F(2x2, kh/2 x kw/2): see PhaseGeometry.
+    if stride == (2, 2), kh % 2 == 0, kw % 2 == 0, padding.top >= 0, padding.left >= 0,
+      Winograd.applies(kernel: (kh / 2, kw / 2), channels: 4 * c, outChannels: outChannels, padding: .zero)
+    {
+      let phases = PhaseGeometry(
+        channels: c, batch: n, height: h, width: w, paddingTop: padding.top, paddingLeft: padding.left,
+        phaseHeight: oh + kh / 2 - 1, phaseWidth: ow + kw / 2 - 1)
+      return try input.phases(phases).conv2d(weight: weight.phaseKernel(), bias: bias, padding: .zero)
+    }
     let geometry = ConvGeometry(
       batch: n, channels: c, height: h, width: w, kernelHeight: kh, kernelWidth: kw, strideHeight: stride.0,
       strideWidth: stride.1, paddingHeight: padding.top, paddingWidth: padding.left, outputHeight: oh,

@@ -11,14 +11,23 @@ enum Winograd {
   /// Fewer channels than this on either side and the small GEMMs cost more than they save. (Tests lower it.)
   nonisolated(unsafe) static var minimumChannels = 16
 
+  /// Whether a stride-1 convolution takes F(2x2, kh x kw): kernel sides of 2 or 3, padding that only adds zeros,
+  /// and at least `minimumChannels` on both sides.
+  static func applies(kernel: (Int, Int), channels: Int, outChannels: Int, padding: ConvPadding) -> Bool {
+    (2...3).contains(kernel.0) && (2...3).contains(kernel.1)
+      && min(padding.top, padding.bottom, padding.left, padding.right) >= 0
+      && min(channels, outChannels) >= minimumChannels
+  }
+
   /// `input.conv2d(weight:bias:padding:)` at stride 1 by F(2x2, kh x kw), recorded for backward; nil where it does
   /// not apply: a kernel side other than 2 or 3, padding that crops, or too few channels.
   static func convolve(
     _ input: Tensor, weight: Tensor, bias: Tensor?, padding: ConvPadding, outputSize: (Int, Int)
   ) -> Tensor? {
     let (channels, outChannels) = (input.shape[0], weight.shape[0])
-    guard min(padding.top, padding.bottom, padding.left, padding.right) >= 0,
-      min(channels, outChannels) >= minimumChannels
+    guard
+      applies(
+        kernel: (weight.shape[2], weight.shape[3]), channels: channels, outChannels: outChannels, padding: padding)
     else { return nil }
     let shape = TileGeometry(
       channels: channels, outChannels: outChannels, batch: input.shape[1], height: input.shape[2],
