@@ -94,7 +94,11 @@ extension Tensor {
       let phases = PhaseGeometry(
         channels: c, batch: n, height: h, width: w, paddingTop: padding.top, paddingLeft: padding.left,
         phaseHeight: oh + kh / 2 - 1, phaseWidth: ow + kw / 2 - 1)
-      return try input.phases(phases).conv2d(weight: weight.phaseKernel(), bias: bias, padding: .zero)
+      if let winograd = Winograd.convolve(
+        input, weight: weight.phaseKernel(), bias: bias, padding: .zero, outputSize: (oh, ow), phases: phases)
+      {
+        return winograd
+      }
     }
     let geometry = ConvGeometry(
       batch: n, channels: c, height: h, width: w, kernelHeight: kh, kernelWidth: kw, strideHeight: stride.0,

@@ -18,78 +18,48 @@ struct PhaseGeometry {
   let phaseHeight: Int
   let phaseWidth: Int
 
-  /// The phases `[4 · channels, batch, phaseHeight, phaseWidth]` of `image`, zeros where they reach into padding.
-  func split(_ image: UnsafePointer<Float>, into phases: UnsafeMutablePointer<Float>) {
-    forEachPhaseRow { source, target, columns in
-      target.update(repeating: 0, count: phaseWidth)
-      guard let source else { return }
-      for v in columns { target[v] = source[2 * v] }
-    } images: {
-      image + $0
-    } phases: {
-      phases + $0
-    }
-  }
-
-  /// image += the phases merged back (the adjoint of `split`; what lies in the padding is dropped).
-  func merge(_ phases: UnsafePointer<Float>, into image: UnsafeMutablePointer<Float>) {
-    forEachPhaseRow { target, source, columns in
-      guard let target else { return }
-      for v in columns { target[2 * v] += source[v] }
-    } images: {
-      image + $0
-    } phases: {
-      UnsafeMutablePointer(mutating: phases + $0)
-    }
-  }
-
-  /// Calls `body(imageRow, phaseRow, columns)` for every row of every phase plane: `imageRow` points at the image
-  /// value of the row's column 0 (nil when the row lies in the padding), and `columns` are the phase columns that
-  /// lie inside the image. Channels split over the engine threads (each writes its own planes).
-  private func forEachPhaseRow<Image>(
-    _ body: (Image?, UnsafeMutablePointer<Float>, Range<Int>) -> Void, images: (Int) -> Image,
-    phases: (Int) -> UnsafeMutablePointer<Float>
+  /// Writes phase plane `plane` (channel 4c + 2p + q) of image `image` to `target`, `rowStride` apart: the values
+  /// of `source` (the whole `[channels, batch, height, width]` tensor) at rows 2u + p and columns 2v + q of the
+  /// padded image, zeros where they lie in the padding.
+  func split(
+    _ source: UnsafePointer<Float>, plane: Int, image: Int, into target: UnsafeMutablePointer<Float>, rowStride: Int
   ) {
-    let columnRanges = (0..<2).map { q in
-      // 0 <= 2v + q - paddingLeft < width.
-      let lower = max(0, (paddingLeft - q + 1) / 2)
-      return lower..<max(lower, min(phaseWidth, (width + paddingLeft - q + 1) / 2))
+    forEachRow(plane: plane, image: image) { offset, u, columns in
+      let row = target + u * rowStride
+      row.update(repeating: 0, count: phaseWidth)
+      guard let offset else { return }
+      for v in columns { row[v] = source[offset + 2 * v] }
     }
-    parallelChunks(channels, grain: max(1, parallelGrain / (4 * batch * phaseHeight * phaseWidth))) { range in
-      for c in range {
-        for b in 0..<batch {
-          for p in 0..<2 {
-            for q in 0..<2 {
-              let plane = (((4 * c + 2 * p + q) * batch + b) * phaseHeight) * phaseWidth
-              for u in 0..<phaseHeight {
-                let y = 2 * u + p - paddingTop
-                let row = y >= 0 && y < height ? images(((c * batch + b) * height + y) * width + q - paddingLeft) : nil
-                body(row, phases(plane + u * phaseWidth), columnRanges[q])
-              }
-            }
-          }
-        }
-      }
+  }
+
+  /// Adds phase plane `plane` of image `image`, `rowStride` apart at `source`, back into `target` (the whole
+  /// `[channels, batch, height, width]` tensor): the adjoint of `split`, dropping what lies in the padding.
+  func merge(
+    _ source: UnsafePointer<Float>, rowStride: Int, plane: Int, image: Int, into target: UnsafeMutablePointer<Float>
+  ) {
+    forEachRow(plane: plane, image: image) { offset, u, columns in
+      guard let offset else { return }
+      let row = source + u * rowStride
+      for v in columns { target[offset + 2 * v] += row[v] }
+    }
+  }
+
+  /// Calls `body(offset, u, columns)` for every row u of a phase plane: `offset` is where the image value of the
+  /// row's column 0 would lie (nil when the row lies in the padding), `columns` the phase columns inside the image.
+  @inline(__always)
+  private func forEachRow(plane: Int, image: Int, _ body: (Int?, Int, Range<Int>) -> Void) {
+    let (c, p, q) = (plane / 4, plane / 2 % 2, plane % 2)
+    // 0 <= 2v + q - paddingLeft < width.
+    let lower = max(0, (paddingLeft - q + 1) / 2)
+    let columns = lower..<max(lower, min(phaseWidth, (width + paddingLeft - q + 1) / 2))
+    for u in 0..<phaseHeight {
+      let y = 2 * u + p - paddingTop
+      body(y >= 0 && y < height ? ((c * batch + image) * height + y) * width + q - paddingLeft : nil, u, columns)
     }
   }
 }
 
 extension Tensor {
-  /// The phases of these images (`[channels, batch, height, width]`) for a stride-2 convolution (see
-  /// `PhaseGeometry`), recorded for backward.
-  func phases(_ geometry: PhaseGeometry) -> Tensor {
-    let count = 4 * geometry.channels * geometry.batch * geometry.phaseHeight * geometry.phaseWidth
-    let out = uninitializedFloats(count) { out in
-      data.withUnsafeBufferPointer { geometry.split($0.baseAddress!, into: out.baseAddress!) }
-    }
-    let shape = [4 * geometry.channels, geometry.batch, geometry.phaseHeight, geometry.phaseWidth]
-    return Tensor.record(out, shape: shape, inputs: [self]) { result in
-      result.grad!.withUnsafeBufferPointer { g in
-        self.accumulateGrad { d in geometry.merge(g.baseAddress!, into: d.baseAddress!) }
-      }
-    }
-  }
-
   /// A kernel `[outer, inner, kh, kw]` (even sides) split into phases as the input is: `[outer, 4 · inner, kh / 2,
   /// kw / 2]`, with tap (a, b) of phase channel 4i + 2p + q the kernel's tap (2a + p, 2b + q) of channel i.
   func phaseKernel() -> Tensor {

@@ -20,19 +20,24 @@ enum Winograd {
   }
 
   /// `input.conv2d(weight:bias:padding:)` at stride 1 by F(2x2, kh x kw), recorded for backward; nil where it does
-  /// not apply: a kernel side other than 2 or 3, padding that crops, or too few channels.
+  /// not apply: a kernel side other than 2 or 3, padding that crops, or too few channels. With `phases`, the
+  /// convolution's input is the phases of `input` (see `PhaseGeometry`), read from it plane by plane as the tiles
+  /// need them; its padding is then zero.
   static func convolve(
-    _ input: Tensor, weight: Tensor, bias: Tensor?, padding: ConvPadding, outputSize: (Int, Int)
+    _ input: Tensor, weight: Tensor, bias: Tensor?, padding: ConvPadding, outputSize: (Int, Int),
+    phases: PhaseGeometry? = nil
   ) -> Tensor? {
-    let (channels, outChannels) = (input.shape[0], weight.shape[0])
+    let planes =
+      phases.map { [4 * $0.channels, $0.batch, $0.phaseHeight, $0.phaseWidth] } ?? input.shape
+    let (channels, outChannels) = (planes[0], weight.shape[0])
     guard
       applies(
         kernel: (weight.shape[2], weight.shape[3]), channels: channels, outChannels: outChannels, padding: padding)
     else { return nil }
     let shape = TileGeometry(
-      channels: channels, outChannels: outChannels, batch: input.shape[1], height: input.shape[2],
-      width: input.shape[3], paddingTop: padding.top, paddingLeft: padding.left, outputHeight: outputSize.0,
-      outputWidth: outputSize.1)
+      channels: channels, outChannels: outChannels, batch: planes[1], height: planes[2], width: planes[3],
+      paddingTop: padding.top, paddingLeft: padding.left, outputHeight: outputSize.0, outputWidth: outputSize.1,
+      phases: phases)
     switch (weight.shape[2], weight.shape[3]) {
     case (3, 3): return WinogradConvolution<ThreeTaps, ThreeTaps>(shape).convolve(input, weight: weight, bias: bias)
     case (2, 3): return WinogradConvolution<TwoTaps, ThreeTaps>(shape).convolve(input, weight: weight, bias: bias)
@@ -55,6 +60,8 @@ private struct TileGeometry {
   let paddingLeft: Int
   let outputHeight: Int
   let outputWidth: Int
+  /// Set when the input planes are the phases of a larger image.
+  let phases: PhaseGeometry?
 }
 
 /// F(2x2, r x s) with the axes `Rows` (r taps) and `Columns` (s taps). The transforms take 4 horizontally
@@ -69,13 +76,14 @@ private struct WinogradConvolution<Rows: WinogradAxis, Columns: WinogradAxis> {
   let paddingLeft: Int
   let outputHeight: Int
   let outputWidth: Int
+  let phases: PhaseGeometry?
 
   init(_ shape: TileGeometry) {
     (channels, outChannels, batch, height, width) = (
       shape.channels, shape.outChannels, shape.batch, shape.height, shape.width
     )
-    (paddingTop, paddingLeft, outputHeight, outputWidth) = (
-      shape.paddingTop, shape.paddingLeft, shape.outputHeight, shape.outputWidth
+    (paddingTop, paddingLeft, outputHeight, outputWidth, phases) = (
+      shape.paddingTop, shape.paddingLeft, shape.outputHeight, shape.outputWidth, shape.phases
     )
   }
 
@@ -269,9 +277,13 @@ private struct WinogradConvolution<Rows: WinogradAxis, Columns: WinogradAxis> {
     let (plane, work, (rows, columns)) = (space.inputPlane, space.work, (Rows.size, Columns.size))
     for c in 0..<channels {
       for b in images {
-        let image = x + (c * batch + b) * height * width
-        for r in 0..<height {
-          copyRow(image + r * width, to: plane + (r + paddingTop) * planeWidth + paddingLeft, count: width)
+        if let phases {
+          phases.split(x, plane: c, image: b, into: plane, rowStride: planeWidth)
+        } else {
+          let image = x + (c * batch + b) * height * width
+          for r in 0..<height {
+            copyRow(image + r * width, to: plane + (r + paddingTop) * planeWidth + paddingLeft, count: width)
+          }
         }
         forEachTileRun(b - images.lowerBound) { tileRow, run, first, count in
           let block = UnsafePointer(plane + 2 * tileRow * planeWidth + 8 * run)
@@ -305,6 +317,10 @@ private struct WinogradConvolution<Rows: WinogradAxis, Columns: WinogradAxis> {
           for k in 0..<rows {
             addInterleaved(work + k * columns, columns, to: plane + (2 * tileRow + k) * planeWidth + 8 * run)
           }
+        }
+        if let phases {
+          phases.merge(plane, rowStride: planeWidth, plane: c, image: b, into: dx)
+          continue
         }
         let image = dx + (c * batch + b) * height * width
         for r in 0..<height {
