@@ -34,23 +34,29 @@ enum Winograd {
       applies(
         kernel: (weight.shape[2], weight.shape[3]), channels: channels, outChannels: outChannels, padding: padding)
     else { return nil }
-    let shape = TileGeometry(
-      channels: channels, outChannels: outChannels, batch: planes[1], height: planes[2], width: planes[3],
-      paddingTop: padding.top, paddingLeft: padding.left, outputHeight: outputSize.0, outputWidth: outputSize.1,
-      phases: phases)
+    /// F(2x2, Rows.taps x Columns.taps) over these sizes.
+    func convolve<Rows: WinogradAxis, Columns: WinogradAxis>(_: Rows.Type, _: Columns.Type) -> Tensor {
+      WinogradConvolution<Rows, Columns>(
+        channels: channels, outChannels: outChannels, batch: planes[1], height: planes[2], width: planes[3],
+        paddingTop: padding.top, paddingLeft: padding.left, outputHeight: outputSize.0, outputWidth: outputSize.1,
+        phases: phases
+      ).convolve(input, weight: weight, bias: bias)
+    }
     switch (weight.shape[2], weight.shape[3]) {
-    case (3, 3): return WinogradConvolution<ThreeTaps, ThreeTaps>(shape).convolve(input, weight: weight, bias: bias)
-    case (2, 3): return WinogradConvolution<TwoTaps, ThreeTaps>(shape).convolve(input, weight: weight, bias: bias)
-    case (3, 2): return WinogradConvolution<ThreeTaps, TwoTaps>(shape).convolve(input, weight: weight, bias: bias)
-    case (2, 2): return WinogradConvolution<TwoTaps, TwoTaps>(shape).convolve(input, weight: weight, bias: bias)
+    case (3, 3): return convolve(ThreeTaps.self, ThreeTaps.self)
+    case (2, 3): return convolve(TwoTaps.self, ThreeTaps.self)
+    case (3, 2): return convolve(ThreeTaps.self, TwoTaps.self)
+    case (2, 2): return convolve(TwoTaps.self, TwoTaps.self)
     default: return nil
     }
   }
 }
 
-/// The sizes of a stride-1 convolution: input `[channels, batch, height, width]`, output
-/// `[outChannels, batch, outputHeight, outputWidth]`, and the zeros added above and left of the input.
-private struct TileGeometry {
+/// F(2x2, r x s) with the axes `Rows` (r taps) and `Columns` (s taps), for a stride-1 convolution of input
+/// `[channels, batch, height, width]` to output `[outChannels, batch, outputHeight, outputWidth]` with the zeros
+/// `paddingTop` and `paddingLeft` added above and left. The transforms take 4 horizontally neighbouring tiles at a
+/// time, one per SIMD lane.
+private struct WinogradConvolution<Rows: WinogradAxis, Columns: WinogradAxis> {
   let channels: Int
   let outChannels: Int
   let batch: Int
@@ -62,30 +68,6 @@ private struct TileGeometry {
   let outputWidth: Int
   /// Set when the input planes are the phases of a larger image.
   let phases: PhaseGeometry?
-}
-
-/// F(2x2, r x s) with the axes `Rows` (r taps) and `Columns` (s taps). The transforms take 4 horizontally
-/// neighbouring tiles at a time, one per SIMD lane.
-private struct WinogradConvolution<Rows: WinogradAxis, Columns: WinogradAxis> {
-  let channels: Int
-  let outChannels: Int
-  let batch: Int
-  let height: Int
-  let width: Int
-  let paddingTop: Int
-  let paddingLeft: Int
-  let outputHeight: Int
-  let outputWidth: Int
-  let phases: PhaseGeometry?
-
-  init(_ shape: TileGeometry) {
-    (channels, outChannels, batch, height, width) = (
-      shape.channels, shape.outChannels, shape.batch, shape.height, shape.width
-    )
-    (paddingTop, paddingLeft, outputHeight, outputWidth, phases) = (
-      shape.paddingTop, shape.paddingLeft, shape.outputHeight, shape.outputWidth, shape.phases
-    )
-  }
 
   /// The transformed domain's positions ξ = row · (s + 1) + column; each is one GEMM.
   private static var positions: Int { Rows.size * Columns.size }
