@@ -49,7 +49,9 @@ private func checkConvArguments(
 extension Tensor {
   /// 2-D convolution (cross-correlation, as PyTorch's `conv2d`) of channel-major images: input `[C, N, H, W]`,
   /// weight `[outChannels, C, kh, kw]` (PyTorch's layout), optional bias `[outChannels]`; the output is
-  /// `[outChannels, N, OH, OW]`. One GEMM over the whole batch after im2col (none for a 1x1 kernel).
+  /// `[outChannels, N, OH, OW]`. Winograd's F(2x2, r x s) where it applies (stride 1 with kernel sides of 2 or 3,
+  /// or stride 2 with even ones; see `Winograd`), else one GEMM over the whole batch after im2col (none for a 1x1
+  /// kernel).
   /// - Throws: `TensorError` on mismatched channels, wrong ranks or a kernel larger than the padded input.
   public func conv2d(
     weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0)
@@ -197,7 +199,7 @@ extension Tensor {
   /// 2-D transposed convolution (PyTorch's `conv_transpose2d`, the adjoint of `conv2d` in the input) of
   /// channel-major images: input `[inChannels, N, H, W]`, weight `[inChannels, outChannels, kh, kw]`, optional bias
   /// `[outChannels]`; the output `[outChannels, N, OH, OW]` is `(H - 1) · stride - 2 · padding + kh` high (likewise
-  /// wide). One GEMM, then col2im.
+  /// wide). At stride 1 a conv2d with the turned kernel; else one GEMM, then col2im.
   /// - Throws: `TensorError` on mismatched channels, wrong ranks or an output size < 1.
   public func convTranspose2d(
     weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0)
@@ -332,8 +334,8 @@ func sumPerRow(_ matrix: UnsafePointer<Float>, rows: Int, width: Int) -> [Float]
 
 /// target += the stride-1 correlation of `source` (`[weight.shape[0], batch, size]`) with the taps of `weight`
 /// (`[outer, inner, kh, kw]`) turned by 180°, giving `[inner, batch, outputSize]`: a convolution's input gradient
-/// from its output gradient, or a transposed convolution's output from its input (`padding` is the convolution's,
-/// top and left). One GEMM over im2col, built a chunk of images at a time.
+/// from its output gradient (`padding` is the convolution's, top and left). One GEMM over im2col, built a chunk of
+/// images at a time.
 func addTurnedCorrelation(
   _ source: UnsafePointer<Float>, weight: Tensor, batch: Int, size: (Int, Int), padding: (Int, Int),
   outputSize: (Int, Int), into target: UnsafeMutablePointer<Float>
