@@ -5,10 +5,11 @@ import XCTest
 
 /// Convolutions against a naive loop, the transpose as the adjoint, and PyTorch's outputs and gradients.
 final class ConvolutionTests: XCTestCase {
-  /// Lets F(2x2, r x s) take convolutions of any channel count; returns the floor to restore.
-  private func forceWinograd() -> Int {
-    defer { Winograd.minimumChannels = 1 }
-    return Winograd.minimumChannels
+  /// Lets F(2x2, r x s) take convolutions of any channel count until the test ends.
+  private func forceWinograd() {
+    let floor = Winograd.minimumChannels
+    Winograd.minimumChannels = 1
+    addTeardownBlock { Winograd.minimumChannels = floor }
   }
 
   /// The definition of conv2d, one multiply-add at a time, on channel-major `[C, N, H, W]` images.
@@ -93,8 +94,7 @@ final class ConvolutionTests: XCTestCase {
   /// output sizes (a tile cut at the edge), rows of more than 4 tiles with a short last run, each padding from 0 to 2
   /// and uneven sides, one image and several.
   func testWinogradConvolutionMatchesNaiveLoop() throws {
-    let floor = forceWinograd()
-    defer { Winograd.minimumChannels = floor }
+    forceWinograd()
     let cases: [([Int], [Int], ConvPadding)] = [
       ([3, 2, 8, 8], [4, 3, 3, 3], ConvPadding((1, 1))),
       ([2, 3, 7, 5], [3, 2, 3, 3], ConvPadding((1, 1))),
@@ -122,8 +122,9 @@ final class ConvolutionTests: XCTestCase {
   /// Gradients of the F(2x2, r x s) paths against finite differences, on one chunk of images and on chunks of 2, 2, 1
   /// (a chunk holds 4 x 16 x (2 + 3) x 12 floats per image of the 3x3 case).
   func testWinogradGradientsMatchFiniteDifferences() throws {
-    let (floor, chunkValues) = (forceWinograd(), ConvGeometry.chunkValues)
-    defer { (Winograd.minimumChannels, ConvGeometry.chunkValues) = (floor, chunkValues) }
+    forceWinograd()
+    let chunkValues = ConvGeometry.chunkValues
+    defer { ConvGeometry.chunkValues = chunkValues }
     let kernels: [([Int], ConvPadding)] = [
       ([3, 3], ConvPadding(top: 1, bottom: 1, left: 2, right: 0)),
       ([2, 3], ConvPadding(top: 1, bottom: 0, left: 1, right: 1)),
@@ -146,8 +147,7 @@ final class ConvolutionTests: XCTestCase {
   /// loop, as the adjoint of the transposed convolution, and against finite differences. Odd sizes leave input rows
   /// and columns that no output reads.
   func testPhaseConvolutionsMatchNaiveLoopAndGradients() throws {
-    let floor = forceWinograd()
-    defer { Winograd.minimumChannels = floor }
+    forceWinograd()
     let cases: [([Int], [Int], ConvPadding)] = [
       ([2, 3, 16, 16], [3, 2, 4, 4], ConvPadding((1, 1))),
       ([2, 2, 9, 13], [2, 2, 4, 4], ConvPadding((1, 1))),
@@ -209,8 +209,7 @@ final class ConvolutionTests: XCTestCase {
   /// stride-1 ones through im2col and through F(2x2, 3x3).
   func testMatchesPyTorchFixtures() throws {
     try assertMatchesPyTorchFixtures()
-    let floor = forceWinograd()
-    defer { Winograd.minimumChannels = floor }
+    forceWinograd()
     try assertMatchesPyTorchFixtures()
   }
 

@@ -84,23 +84,10 @@ extension Tensor {
       throw TensorError(
         "conv2d: kernel \(kh)x\(kw) with padding (\(sides)) does not fit input \(h)x\(w) (output size < 1)")
     }
-    if stride == (1, 1),
-      let winograd = Winograd.convolve(input, weight: weight, bias: bias, padding: padding, outputSize: (oh, ow))
+    if let winograd = Winograd.convolve(
+      input, weight: weight, bias: bias, stride: stride, padding: padding, outputSize: (oh, ow))
     {
       return winograd
-    }
-    // At stride 2, an even kernel whose phase convolution takes F(2x2, kh/2 x kw/2): see PhaseGeometry.
-    if stride == (2, 2), kh % 2 == 0, kw % 2 == 0, padding.top >= 0, padding.left >= 0,
-      Winograd.applies(kernel: (kh / 2, kw / 2), channels: 4 * c, outChannels: outChannels, padding: .zero)
-    {
-      let phases = PhaseGeometry(
-        channels: c, batch: n, height: h, width: w, paddingTop: padding.top, paddingLeft: padding.left,
-        phaseHeight: oh + kh / 2 - 1, phaseWidth: ow + kw / 2 - 1)
-      if let winograd = Winograd.convolve(
-        input, weight: weight.phaseKernel(), bias: bias, padding: .zero, outputSize: (oh, ow), phases: phases)
-      {
-        return winograd
-      }
     }
     let geometry = ConvGeometry(
       batch: n, channels: c, height: h, width: w, kernelHeight: kh, kernelWidth: kw, strideHeight: stride.0,

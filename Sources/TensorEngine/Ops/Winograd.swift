@@ -2,7 +2,7 @@
 private typealias Lanes = SIMD4<Float>
 
 /// Winograd's minimal filtering F(2x2, r x s) (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks",
-/// 2016) for stride-1 convolutions with kernel sides of 2 or 3. Each 2x2 block of outputs (a tile) comes from the
+/// 2016) for convolutions with kernel sides of 2 or 3 (at stride 2, of 4 or 6). Each 2x2 block of outputs (a tile) comes from the
 /// (r + 1) x (s + 1) block of inputs around it: the block is transformed to Bᵀ·d·B, multiplied position by position
 /// with the transformed filter G·g·Gᵀ, summed over input channels, and brought back by Aᵀ·m·A. The sum over channels
 /// at each position is one GEMM, `[out, in] x [in, tiles]`: for a 3x3 kernel 16 multiply-adds per tile and channel
@@ -19,30 +19,39 @@ enum Winograd {
       && min(channels, outChannels) >= minimumChannels
   }
 
-  /// `input.conv2d(weight:bias:padding:)` at stride 1 by F(2x2, kh x kw), recorded for backward; nil where it does
-  /// not apply: a kernel side other than 2 or 3, padding that crops, or too few channels. With `phases`, the
-  /// convolution's input is the phases of `input` (see `PhaseGeometry`), read from it plane by plane as the tiles
-  /// need them; its padding is then zero.
+  /// `input.conv2d(weight:bias:stride:padding:)` by F(2x2, r x s), recorded for backward; nil where it does not
+  /// apply. At stride 1 the kernel is r x s; at stride 2 an even kernel 2r x 2s becomes an r x s one over the input's
+  /// four phases (see `PhaseGeometry`), which the input transform reads from `input` plane by plane.
   static func convolve(
-    _ input: Tensor, weight: Tensor, bias: Tensor?, padding: ConvPadding, outputSize: (Int, Int),
-    phases: PhaseGeometry? = nil
+    _ input: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: ConvPadding, outputSize: (Int, Int)
   ) -> Tensor? {
-    let planes =
-      phases.map { [4 * $0.channels, $0.batch, $0.phaseHeight, $0.phaseWidth] } ?? input.shape
-    let (channels, outChannels) = (planes[0], weight.shape[0])
-    guard
-      applies(
-        kernel: (weight.shape[2], weight.shape[3]), channels: channels, outChannels: outChannels, padding: padding)
-    else { return nil }
+    let (c, n, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
+    let (outChannels, kh, kw) = (weight.shape[0], weight.shape[2], weight.shape[3])
+    var (planes, kernel, tilePadding, phases) = (input.shape, weight, padding, PhaseGeometry?.none)
+    switch stride {
+    case (1, 1):
+      guard applies(kernel: (kh, kw), channels: c, outChannels: outChannels, padding: padding) else { return nil }
+    case (2, 2):
+      guard kh % 2 == 0, kw % 2 == 0, padding.top >= 0, padding.left >= 0,
+        applies(kernel: (kh / 2, kw / 2), channels: 4 * c, outChannels: outChannels, padding: .zero)
+      else { return nil }
+      let geometry = PhaseGeometry(
+        channels: c, batch: n, height: h, width: w, paddingTop: padding.top, paddingLeft: padding.left,
+        phaseHeight: outputSize.0 + kh / 2 - 1, phaseWidth: outputSize.1 + kw / 2 - 1)
+      planes = [4 * c, n, geometry.phaseHeight, geometry.phaseWidth]
+      (kernel, tilePadding, phases) = (weight.phaseKernel(), .zero, geometry)
+    default:
+      return nil
+    }
     /// F(2x2, Rows.taps x Columns.taps) over these sizes.
     func convolve<Rows: WinogradAxis, Columns: WinogradAxis>(_: Rows.Type, _: Columns.Type) -> Tensor {
       WinogradConvolution<Rows, Columns>(
-        channels: channels, outChannels: outChannels, batch: planes[1], height: planes[2], width: planes[3],
-        paddingTop: padding.top, paddingLeft: padding.left, outputHeight: outputSize.0, outputWidth: outputSize.1,
-        phases: phases
-      ).convolve(input, weight: weight, bias: bias)
+        channels: planes[0], outChannels: outChannels, batch: n, height: planes[2], width: planes[3],
+        paddingTop: tilePadding.top, paddingLeft: tilePadding.left, outputHeight: outputSize.0,
+        outputWidth: outputSize.1, phases: phases
+      ).convolve(input, weight: kernel, bias: bias)
     }
-    switch (weight.shape[2], weight.shape[3]) {
+    switch (kernel.shape[2], kernel.shape[3]) {
     case (3, 3): return convolve(ThreeTaps.self, ThreeTaps.self)
     case (2, 3): return convolve(TwoTaps.self, ThreeTaps.self)
     case (3, 2): return convolve(ThreeTaps.self, TwoTaps.self)
@@ -83,7 +92,7 @@ private struct WinogradConvolution<Rows: WinogradAxis, Columns: WinogradAxis> {
   private var planeWidth: Int { 8 * tileGroups + 8 }
 
   /// Images per chunk: a thread's transformed inputs and outputs stay within `ConvGeometry.chunkValues / 4` floats
-  /// (4 MB), about what its share of the cache holds, so that its GEMMs read what its transforms wrote from there; and
+  /// (1 MB), about what its share of the cache holds, so that its GEMMs read what its transforms wrote from there; and
   /// every thread gets a chunk.
   private var imagesPerChunk: Int {
     let perImage = Self.positions * (channels + outChannels) * tilesPerImage
@@ -91,8 +100,9 @@ private struct WinogradConvolution<Rows: WinogradAxis, Columns: WinogradAxis> {
     return max(1, min(share, ConvGeometry.chunkValues / 4 / perImage))
   }
 
-  /// The convolution of `input` (`[channels, batch, height, width]`) with `weight` (`[outChannels, channels, 3, 3]`)
-  /// and an optional bias, recorded for backward: the output is `[outChannels, batch, outputHeight, outputWidth]`.
+  /// The convolution of `input` (`[channels, batch, height, width]`, or the image whose phases those planes are)
+  /// with `weight` (`[outChannels, channels, r, s]`) and an optional bias, recorded for backward: the output is
+  /// `[outChannels, batch, outputHeight, outputWidth]`.
   func convolve(_ input: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
     let filter = transformedFilter(weight.data)
     let outputArea = outputHeight * outputWidth
@@ -101,10 +111,7 @@ private struct WinogradConvolution<Rows: WinogradAxis, Columns: WinogradAxis> {
         filter.withUnsafeBufferPointer { u in
           forEachChunk(channels, outChannels) { _, images, v, m, space in
             let tiles = images.count * tilesPerImage
-            let (filterStride, inStride, outStride) = (
-              Self.positionStride(outChannels, channels), Self.positionStride(channels, tiles),
-              Self.positionStride(outChannels, tiles)
-            )
+            let (filterStride, inStride, outStride) = positionStrides(tiles: tiles)
             transformInput(x.baseAddress!, images, into: v, space)
             for xi in 0..<Self.positions {
               gemm(
@@ -145,10 +152,7 @@ private struct WinogradConvolution<Rows: WinogradAxis, Columns: WinogradAxis> {
         filter.withUnsafeBufferPointer { u in
           forEachChunk(outChannels, channels) { worker, images, dm, scratch, space in
             let tiles = images.count * tilesPerImage
-            let (filterStride, inStride, outStride) = (
-              Self.positionStride(outChannels, channels), Self.positionStride(channels, tiles),
-              Self.positionStride(outChannels, tiles)
-            )
+            let (filterStride, inStride, outStride) = positionStrides(tiles: tiles)
             transformOutputGradient(dy, images, into: dm, space)
             if weight.requiresGrad {
               transformInput(x.baseAddress!, images, into: scratch, space)
@@ -181,11 +185,20 @@ private struct WinogradConvolution<Rows: WinogradAxis, Columns: WinogradAxis> {
   /// map them to the same cache sets).
   private static func positionStride(_ rows: Int, _ columns: Int) -> Int { rows * columns + 16 }
 
+  /// The position strides of the transformed filter `[outChannels, channels]`, inputs `[channels, tiles]` and
+  /// outputs `[outChannels, tiles]` of a chunk of `tiles` tiles.
+  private func positionStrides(tiles: Int) -> (filter: Int, input: Int, output: Int) {
+    (
+      Self.positionStride(outChannels, channels), Self.positionStride(channels, tiles),
+      Self.positionStride(outChannels, tiles)
+    )
+  }
+
   private var chunkCount: Int { (batch + imagesPerChunk - 1) / imagesPerChunk }
 
   /// Shares the chunks of images out over the engine threads, each running `body(worker, images, first, second,
   /// workspace)` on its chunks in order with scratch of its own: two buffers for a chunk's transformed tiles, of
-  /// `first` and `second` channels (16 positions each; 4 floats of slack for the loads of a short run of tiles).
+  /// `first` and `second` channels (all positions each; 4 floats of slack for the loads of a short run of tiles).
   private func forEachChunk(
     _ first: Int, _ second: Int,
     _ body: (Int, Range<Int>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, TileWorkspace) -> Void
