@@ -120,20 +120,22 @@ final class ConvolutionTests: XCTestCase {
   }
 
   /// Gradients of the F(2x2, r x s) paths against finite differences, on one chunk of images and on chunks of 2, 2, 1
-  /// (a chunk holds 4 x 16 x (2 + 3) x 12 floats per image of the 3x3 case).
+  /// (a chunk holds 4 x 16 x (2 + 3) x 12 floats per image of the first case); the last case's rows of 9 tiles take
+  /// two runs of 4 and a short one.
   func testWinogradGradientsMatchFiniteDifferences() throws {
     forceWinograd()
     let chunkValues = ConvGeometry.chunkValues
     defer { ConvGeometry.chunkValues = chunkValues }
-    let kernels: [([Int], ConvPadding)] = [
-      ([3, 3], ConvPadding(top: 1, bottom: 1, left: 2, right: 0)),
-      ([2, 3], ConvPadding(top: 1, bottom: 0, left: 1, right: 1)),
-      ([2, 2], ConvPadding(top: 0, bottom: 1, left: 1, right: 0)),
+    let kernels: [([Int], [Int], ConvPadding)] = [
+      ([2, 5, 7, 5], [3, 3], ConvPadding(top: 1, bottom: 1, left: 2, right: 0)),
+      ([2, 5, 7, 5], [2, 3], ConvPadding(top: 1, bottom: 0, left: 1, right: 1)),
+      ([2, 5, 7, 5], [2, 2], ConvPadding(top: 0, bottom: 1, left: 1, right: 0)),
+      ([2, 3, 7, 18], [3, 3], ConvPadding((1, 1))),
     ]
     for chunk in [chunkValues, 2 * 4 * 16 * 5 * 12] {
       ConvGeometry.chunkValues = chunk
-      for (k, (kernel, padding)) in kernels.enumerated() {
-        let x = randomTensor([2, 5, 7, 5], seed: UInt64(130 + k))
+      for (k, (inputShape, kernel, padding)) in kernels.enumerated() {
+        let x = randomTensor(inputShape, seed: UInt64(130 + k))
         let w = randomTensor([3, 2] + kernel, seed: UInt64(140 + k))
         let b = randomTensor([3], seed: UInt64(150 + k))
         try assertGradientsMatchFiniteDifferences([x, w, b]) {

@@ -121,16 +121,17 @@ extension Tensor {
       }
     }
 
-    // out[o, (n, p)] = W[o, :] · cols[:, (n, p)] + bias[o]: already the CNHW output.
+    // out[o, (n, p)] = W[o, :] · cols[:, (n, p)] + bias[o]: already the CNHW output. The GEMMs add onto the bias
+    // (one pass over the output fewer than zeroing it and adding the bias after).
     let out = uninitializedFloats(outChannels * columns) { o in
+      if let bias { fillRows(o.baseAddress!, rows: outChannels, width: columns, with: bias.data) }
       weight.data.withUnsafeBufferPointer { wt in
         forEachChunk { images, cols in
           gemm(
-            m: outChannels, n: images.count * area, k: k, wt.baseAddress!, cols!,
+            m: outChannels, n: images.count * area, k: k, wt.baseAddress!, cols!, beta: bias == nil ? 0 : 1,
             o.baseAddress! + images.lowerBound * area, ldc: columns)
         }
       }
-      if let bias { addPerRow(bias.data, to: o.baseAddress!, rows: outChannels, width: columns) }
     }
     // For stride 1 the input gradient is a correlation of dOut with the kernel turned by 180°; when dOut has no
     // more channels than the input, its im2col matrix is no larger than the one col2im would fold back, and the
@@ -239,13 +240,15 @@ extension Tensor {
     }
 
     // cols[(o, kh, kw), (n, p)] = Wᵀ · x[i, (n, p)], with W viewed as [inChannels, outChannels · kh · kw], then
-    // col2im (for a 1x1 kernel, cols is the output).
-    var out = [Float](repeating: 0, count: outCount)
-    out.withUnsafeMutableBufferPointer { o in
+    // col2im onto the bias (for a 1x1 kernel, cols is the output).
+    let out = uninitializedFloats(outCount) { o in
+      fillRows(o.baseAddress!, rows: outChannels, width: outCount / outChannels, with: bias?.data)
       input.data.withUnsafeBufferPointer { x in
         weight.data.withUnsafeBufferPointer { wt in
           if pointwise {
-            gemm(transposeA: true, m: k, n: columns, k: inChannels, wt.baseAddress!, x.baseAddress!, o.baseAddress!)
+            gemm(
+              transposeA: true, m: k, n: columns, k: inChannels, wt.baseAddress!, x.baseAddress!, beta: 1,
+              o.baseAddress!)
             return
           }
           forEachChunk { images, scratch in
@@ -256,7 +259,6 @@ extension Tensor {
           }
         }
       }
-      if let bias { addPerRow(bias.data, to: o.baseAddress!, rows: outChannels, width: outCount / outChannels) }
     }
     let inputs = [input, weight] + (bias.map { [$0] } ?? [])
     return Tensor.record(out, shape: [outChannels, n, oh, ow], inputs: inputs) { result in
@@ -297,16 +299,11 @@ extension Tensor {
   }
 }
 
-/// Adds `values[r]` to every element of row `r` of a `rows x width` matrix (a per-channel bias in CNHW).
-func addPerRow(_ values: [Float], to matrix: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
-  values.withUnsafeBufferPointer { v in
-    parallelChunks(rows, grain: max(1, parallelGrain / width)) { range in
-      for r in range {
-        let row = matrix + r * width
-        let value = v[r]
-        for i in 0..<width { row[i] += value }
-      }
-    }
+/// Sets every element of row `r` of a `rows x width` matrix to `values[r]` (a per-channel bias in CNHW), or to zero
+/// without values.
+private func fillRows(_ matrix: UnsafeMutablePointer<Float>, rows: Int, width: Int, with values: [Float]?) {
+  parallelChunks(rows, grain: max(1, parallelGrain / width)) { range in
+    for r in range { (matrix + r * width).update(repeating: values?[r] ?? 0, count: width) }
   }
 }
 
