@@ -1,5 +1,4 @@
 import CBLAS
-import Dispatch
 import Foundation
 
 /// How many threads the engine uses: GEMMs are split into that many blocks, each computed by single-threaded
@@ -81,12 +80,9 @@ func gemm(
   let splitRows = m >= n
   let extent = splitRows ? m : n
   let parts = min(threads, max(1, extent / 16))
-  withoutActuallyEscaping(block) { block in
-    // Each block writes its own rows or columns of C.
-    let shared = UncheckedSendable(block)
-    DispatchQueue.concurrentPerform(iterations: parts) { part in
-      let range = extent * part / parts..<extent * (part + 1) / parts
-      shared.value(splitRows ? range : 0..<m, splitRows ? 0..<n : range)
-    }
+  // Each block writes its own rows or columns of C.
+  parallelWorkers(parts) { _, part in
+    let range = extent * part.lowerBound / parts..<extent * part.upperBound / parts
+    block(rows: splitRows ? range : 0..<m, columns: splitRows ? 0..<n : range)
   }
 }
