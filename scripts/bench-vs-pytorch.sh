@@ -1,10 +1,33 @@
 #!/usr/bin/env bash
 # Runs vqvae-bench and the PyTorch reference (scripts/pytorch/run_bench.py) in one invocation and prints one table
 # of both with the ratios. The machine is noisy: only ratios measured side by side in one run mean anything.
-#   scripts/bench-vs-pytorch.sh [--markdown]     (needs `pip install torch numpy`; ~6 minutes on 2 cores)
-# Results (both JSONs, PyTorch's report and the table) go to outputs/bench-<time>/.
+#   scripts/bench-vs-pytorch.sh [--rounds N] [--markdown]   (needs `pip install torch numpy`; ~3 minutes a round)
+# With N rounds the two sides alternate N times; each side's figure is its best round, and the table adds the range
+# of the round-by-round ratios. Results (the JSONs, PyTorch's reports and the table) go to outputs/bench-<time>/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+rounds=1
+markdown=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rounds)
+      rounds="${2:-}"
+      shift 2 || true
+      ;;
+    --markdown)
+      markdown=(--markdown)
+      shift
+      ;;
+    *)
+      echo "bench-vs-pytorch: unknown argument '$1' (usage: scripts/bench-vs-pytorch.sh [--rounds N] [--markdown])" >&2
+      exit 2
+      ;;
+  esac
+done
+if ! [[ "$rounds" =~ ^[1-9][0-9]*$ ]]; then
+  echo "bench-vs-pytorch: --rounds needs a positive whole number, got '$rounds'" >&2
+  exit 2
+fi
 python3 -c 'import torch' 2>/dev/null || {
   echo "bench-vs-pytorch: PyTorch is not installed; run: python3 -m pip install torch numpy" >&2
   exit 1
@@ -13,9 +36,16 @@ out="outputs/bench-$(date -u +%Y%m%d-%H%M%S)"
 mkdir -p "$out"
 threads="${OMP_NUM_THREADS:-2}"
 swift build -c release --product vqvae-bench
-echo "== vqvae-bench ($threads threads)"
-.build/release/vqvae-bench --threads "$threads" --json >"$out/swift.json"
-echo "== PyTorch reference ($threads threads)"
-python3 scripts/pytorch/run_bench.py --threads "$threads" --out "$out/pytorch.md" >"$out/pytorch.log"
-python3 scripts/pytorch/compare.py "$out/swift.json" "$out/pytorch.json" "$@" | tee "$out/table.txt"
+ours=()
+theirs=()
+for round in $(seq 1 "$rounds"); do
+  echo "== round $round of $rounds: vqvae-bench ($threads threads)"
+  .build/release/vqvae-bench --threads "$threads" --json >"$out/swift-$round.json"
+  echo "== round $round of $rounds: PyTorch reference ($threads threads)"
+  python3 scripts/pytorch/run_bench.py --threads "$threads" --out "$out/pytorch-$round.md" >"$out/pytorch-$round.log"
+  ours+=("$out/swift-$round.json")
+  theirs+=("$out/pytorch-$round.json")
+done
+python3 scripts/pytorch/compare.py "$(IFS=,; echo "${ours[*]}")" "$(IFS=,; echo "${theirs[*]}")" "${markdown[@]}" \
+  | tee "$out/table.txt"
 echo "(all figures in $out/)"
