@@ -120,8 +120,8 @@ final class ConvolutionTests: XCTestCase {
   }
 
   /// Gradients of the F(2x2, r x s) paths against finite differences, on one chunk of images and on chunks of 2, 2, 1
-  /// (a chunk holds 4 x 16 x (2 + 3) x 12 floats per image of the first case); the last case's rows of 9 tiles take
-  /// two runs of 4 and a short one.
+  /// (a chunk holds 4 x 16 x (2 + 3) x 12 floats per image of the first case); the fourth case's rows of 9 tiles
+  /// take two runs of 4 and a short one.
   func testWinogradGradientsMatchFiniteDifferences() throws {
     forceWinograd()
     let chunkValues = ConvGeometry.chunkValues
@@ -131,6 +131,9 @@ final class ConvolutionTests: XCTestCase {
       ([2, 5, 7, 5], [2, 3], ConvPadding(top: 1, bottom: 0, left: 1, right: 1)),
       ([2, 5, 7, 5], [2, 2], ConvPadding(top: 0, bottom: 1, left: 1, right: 0)),
       ([2, 3, 7, 18], [3, 3], ConvPadding((1, 1))),
+      // The 8x8 (and 7x8) maps of the models: 4 x 4 tiles, one run per tile row.
+      ([2, 2, 8, 8], [3, 3], ConvPadding((1, 1))),
+      ([2, 2, 7, 8], [2, 3], ConvPadding(top: 1, bottom: 0, left: 1, right: 1)),
     ]
     for chunk in [chunkValues, 2 * 4 * 16 * 5 * 12] {
       ConvGeometry.chunkValues = chunk
