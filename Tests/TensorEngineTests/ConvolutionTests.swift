@@ -148,6 +148,32 @@ final class ConvolutionTests: XCTestCase {
     }
   }
 
+  /// Layers wide enough (24 x 24 channels, 576 pairs) that the filter transforms, the phase split of the kernel and
+  /// the sum of the threads' filter gradients are shared out over 2 threads: outputs and all gradients equal those
+  /// of the im2col path (itself checked against finite differences above).
+  func testWideWinogradLayersMatchIm2col() throws {
+    let threads = EngineThreads.count
+    EngineThreads.count = 2
+    defer { EngineThreads.count = threads }
+    for (k, (kernel, stride)) in [(3, 1), (4, 2)].enumerated() {
+      var results: [[[Float]]] = []
+      for minimum in [16, Int.max] {
+        let floor = Winograd.minimumChannels
+        Winograd.minimumChannels = minimum
+        defer { Winograd.minimumChannels = floor }
+        let x = randomTensor([24, 3, 8 * stride, 8 * stride], seed: UInt64(200 + k))
+        let w = randomTensor([24, 24, kernel, kernel], seed: UInt64(210 + k), in: -0.1..<0.1)
+        let b = randomTensor([24], seed: UInt64(220 + k))
+        let y = try x.conv2d(weight: w, bias: b, stride: (stride, stride), padding: (1, 1))
+        try y.backward(seed: randomTensor(y.shape, seed: UInt64(230 + k), requiresGrad: false).data)
+        results.append([y.data, x.grad!, w.grad!, b.grad!])
+      }
+      for (part, name) in ["y", "dx", "dw", "db"].enumerated() {
+        assertClose(results[0][part], results[1][part], absolute: 1e-4, "kernel \(kernel) \(name)")
+      }
+    }
+  }
+
   /// Stride-2 convolutions with even kernels through their phases (F(2x2, kh/2 x kw/2) forced on): against the naive
   /// loop, as the adjoint of the transposed convolution, and against finite differences. Odd sizes leave input rows
   /// and columns that no output reads.

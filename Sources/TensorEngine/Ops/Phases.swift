@@ -65,22 +65,26 @@ extension Tensor {
   func phaseKernel() -> Tensor {
     let (outer, inner, kh, kw) = (shape[0], shape[1], shape[2], shape[3])
     let (ph, pw) = (kh / 2, kw / 2)
-    /// For every index of the phase kernel, that of the kernel.
-    func sourceIndex(_ index: Int) -> Int {
-      let (b, a, pq, pair) = (index % pw, index / pw % ph, index / (ph * pw) % 4, index / (4 * ph * pw))
-      return (pair * kh + 2 * a + pq / 2) * kw + 2 * b + pq % 2
-    }
-    let count = self.count
-    let out = uninitializedFloats(count) { out in
-      data.withUnsafeBufferPointer { w in
-        for index in 0..<count { out[index] = w[sourceIndex(index)] }
+    /// Calls `body(index, source)` for every index of the phase kernel and that of its tap in the kernel, the
+    /// (outer, inner) channel pairs shared out over the engine threads (each tap has one index: a permutation).
+    func forEachTap(_ body: (Int, Int) -> Void) {
+      parallelChunks(outer * inner, grain: 256) { pairs in
+        for pair in pairs {
+          for pq in 0..<4 {
+            for a in 0..<ph {
+              let (index, source) = (((pair * 4 + pq) * ph + a) * pw, (pair * kh + 2 * a + pq / 2) * kw + pq % 2)
+              for b in 0..<pw { body(index + b, source + 2 * b) }
+            }
+          }
+        }
       }
+    }
+    let out = uninitializedFloats(count) { out in
+      data.withUnsafeBufferPointer { w in forEachTap { out[$0] = w[$1] } }
     }
     return Tensor.record(out, shape: [outer, 4 * inner, ph, pw], inputs: [self]) { result in
       self.accumulateGrad { d in
-        result.grad!.withUnsafeBufferPointer { g in
-          for index in 0..<count { d[sourceIndex(index)] += g[index] }
-        }
+        result.grad!.withUnsafeBufferPointer { g in forEachTap { d[$1] += g[$0] } }
       }
     }
   }

@@ -173,10 +173,9 @@ private struct WinogradConvolution<Rows: WinogradAxis, Columns: WinogradAxis> {
         }
       }
       guard workers > 0 else { return }
-      for worker in 1..<workers {
-        for i in 0..<size { du[i] += du[worker * size + i] }
+      weight.accumulateGrad { d in
+        addFilterGradient(UnsafePointer(du.baseAddress!), workers: workers, size: size, into: d.baseAddress!)
       }
-      weight.accumulateGrad { d in addFilterGradient(UnsafePointer(du.baseAddress!), into: d.baseAddress!) }
     }
   }
 
@@ -222,44 +221,58 @@ private struct WinogradConvolution<Rows: WinogradAxis, Columns: WinogradAxis> {
 
   // MARK: Filter
 
-  /// U[ξ, o, c] = (G·g·Gᵀ)[ξ] for the filter g = weight[o, c].
+  /// U[ξ, o, c] = (G·g·Gᵀ)[ξ] for the filter g = weight[o, c], the channel pairs shared out over the engine threads.
   private func transformedFilter(_ weight: [Float]) -> [Float] {
     let (pairs, step, taps) = (
       outChannels * channels, Self.positionStride(outChannels, channels), Rows.taps * Columns.taps
     )
-    let work = UnsafeMutablePointer<Float>.allocate(capacity: 32)
-    defer { work.deallocate() }
     return uninitializedFloats(Self.positions * step) { u in
       weight.withUnsafeBufferPointer { w in
-        for pair in 0..<pairs {
-          let g = w.baseAddress! + pair * taps
-          // G·g down each column, then each row times Gᵀ.
-          for s in 0..<Columns.taps { Rows.filter(g + s, Columns.taps, work + s, Columns.taps) }
-          for k in 0..<Rows.size {
-            Columns.filter(work + k * Columns.taps, 1, work + 16 + k * Columns.size, 1)
+        parallelChunks(pairs, grain: Self.filterGrain) { range in
+          let work = UnsafeMutablePointer<Float>.allocate(capacity: 32)
+          defer { work.deallocate() }
+          for pair in range {
+            let g = w.baseAddress! + pair * taps
+            // G·g down each column, then each row times Gᵀ.
+            for s in 0..<Columns.taps { Rows.filter(g + s, Columns.taps, work + s, Columns.taps) }
+            for k in 0..<Rows.size {
+              Columns.filter(work + k * Columns.taps, 1, work + 16 + k * Columns.size, 1)
+            }
+            for xi in 0..<Self.positions { u[xi * step + pair] = work[16 + xi] }
           }
-          for xi in 0..<Self.positions { u[xi * step + pair] = work[16 + xi] }
         }
       }
     }
   }
 
-  /// dW[o, c] += Gᵀ·dU[o, c]·G, the adjoint of `transformedFilter`.
-  private func addFilterGradient(_ du: UnsafePointer<Float>, into dw: UnsafeMutablePointer<Float>) {
+  /// dW[o, c] += Gᵀ·dU[o, c]·G, the adjoint of `transformedFilter`, where dU is the sum of the `workers` threads'
+  /// dU (`size` floats apart), added in their order.
+  private func addFilterGradient(
+    _ du: UnsafePointer<Float>, workers: Int, size: Int, into dw: UnsafeMutablePointer<Float>
+  ) {
     let (pairs, step, taps) = (
       outChannels * channels, Self.positionStride(outChannels, channels), Rows.taps * Columns.taps
     )
-    let work = UnsafeMutablePointer<Float>.allocate(capacity: 48)
-    defer { work.deallocate() }
-    for pair in 0..<pairs {
-      for xi in 0..<Self.positions { work[xi] = du[xi * step + pair] }
-      for l in 0..<Columns.size { Rows.filterAdjoint(work + l, Columns.size, work + 16 + l, Columns.size) }
-      for r in 0..<Rows.taps {
-        Columns.filterAdjoint(work + 16 + r * Columns.size, 1, work + 32 + r * Columns.taps, 1)
+    parallelChunks(pairs, grain: Self.filterGrain) { range in
+      let work = UnsafeMutablePointer<Float>.allocate(capacity: 48)
+      defer { work.deallocate() }
+      for pair in range {
+        for xi in 0..<Self.positions {
+          var sum = du[xi * step + pair]
+          for worker in 1..<workers { sum += du[worker * size + xi * step + pair] }
+          work[xi] = sum
+        }
+        for l in 0..<Columns.size { Rows.filterAdjoint(work + l, Columns.size, work + 16 + l, Columns.size) }
+        for r in 0..<Rows.taps {
+          Columns.filterAdjoint(work + 16 + r * Columns.size, 1, work + 32 + r * Columns.taps, 1)
+        }
+        for i in 0..<taps { dw[pair * taps + i] += work[32 + i] }
       }
-      for i in 0..<taps { dw[pair * taps + i] += work[32 + i] }
     }
   }
+
+  /// Channel pairs per thread below which the filter transforms run on one thread.
+  private static var filterGrain: Int { 256 }
 
   // MARK: Tiles
 
