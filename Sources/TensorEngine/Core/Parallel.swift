@@ -102,9 +102,3 @@ let parallelGrain = 1 << 14
 func parallelChunks(_ count: Int, grain: Int, _ body: (Range<Int>) -> Void) {
   parallelChunks(count, parallel: count >= 2 * grain, body)
 }
-
-/// Carries a value the caller knows is safe to share into a `@Sendable` closure (disjoint writes through pointers).
-struct UncheckedSendable<Value>: @unchecked Sendable {
-  let value: Value
-  init(_ value: Value) { self.value = value }
-}
