@@ -2,18 +2,18 @@
 private typealias Lanes = SIMD4<Float>
 
 /// Winograd's minimal filtering F(2x2, r x s) (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks",
-/// 2016) for convolutions with kernel sides of 2 or 3 (at stride 2, of 4 or 6). Each 2x2 block of outputs (a tile) comes from the
-/// (r + 1) x (s + 1) block of inputs around it: the block is transformed to Bᵀ·d·B, multiplied position by position
-/// with the transformed filter G·g·Gᵀ, summed over input channels, and brought back by Aᵀ·m·A. The sum over channels
-/// at each position is one GEMM, `[out, in] x [in, tiles]`: for a 3x3 kernel 16 multiply-adds per tile and channel
-/// pair where the im2col GEMM needs 36, for 2x3 12 where it needs 24, for 2x2 9 where it needs 16.
+/// 2016) for convolutions with kernel sides of 2 or 3 (at stride 2, of 4 or 6). Each 2x2 block of outputs (a tile)
+/// comes from the (r + 1) x (s + 1) block of inputs around it: the block is transformed to Bᵀ·d·B, multiplied
+/// position by position with the transformed filter G·g·Gᵀ, summed over input channels, and brought back by Aᵀ·m·A.
+/// The sum over channels at each position is one GEMM, `[out, in] x [in, tiles]`: for a 3x3 kernel 16 multiply-adds
+/// per tile and channel pair where the im2col GEMM needs 36, for 2x3 12 where it needs 24, for 2x2 9 where it needs 16.
 enum Winograd {
   /// Fewer channels than this on either side and the small GEMMs cost more than they save. (Tests lower it.)
   nonisolated(unsafe) static var minimumChannels = 16
 
   /// Whether a stride-1 convolution takes F(2x2, kh x kw): kernel sides of 2 or 3, padding that only adds zeros,
   /// and at least `minimumChannels` on both sides.
-  static func applies(kernel: (Int, Int), channels: Int, outChannels: Int, padding: ConvPadding) -> Bool {
+  private static func applies(kernel: (Int, Int), channels: Int, outChannels: Int, padding: ConvPadding) -> Bool {
     (2...3).contains(kernel.0) && (2...3).contains(kernel.1)
       && min(padding.top, padding.bottom, padding.left, padding.right) >= 0
       && min(channels, outChannels) >= minimumChannels
