@@ -46,8 +46,8 @@ private func keepFreedMemoryForReuse() {
 /// C = alpha · op(A) · op(B) + beta · C, row-major, through OpenBLAS. `m x k` is op(A), `k x n` is op(B); the
 /// leading dimensions are those of the stored (untransposed) matrices, by default their widths (`lda`, `ldb` and
 /// `ldc` let a product read or write a block of columns of a wider matrix). Large products are split along the
-/// larger of m and n into one block per engine thread, unless `split` is false (a caller that already runs one
-/// product per thread).
+/// larger of m and n (or along k, when k is far larger than both) into one block per engine thread, unless `split`
+/// is false (a caller that already runs one product per thread).
 func gemm(
   transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
   _ a: UnsafePointer<Float>, lda: Int? = nil, _ b: UnsafePointer<Float>, ldb: Int? = nil, beta: Float = 0,
@@ -77,6 +77,14 @@ func gemm(
     block(rows: 0..<m, columns: 0..<n)
     return
   }
+  // A long, thin product (a weight gradient: a few dozen rows and columns, thousands deep) split along m or n would
+  // have every thread pack the whole of the other operand; split along k instead, each thread packing its own
+  // share, and add the partial products.
+  if k >= 8 * max(m, n) {
+    return splitDepth(
+      transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a, lda: lda, b, ldb: ldb,
+      beta: beta, c, ldc: ldc, parts: threads)
+  }
   let splitRows = m >= n
   let extent = splitRows ? m : n
   let parts = min(threads, max(1, extent / 16))
@@ -84,5 +92,33 @@ func gemm(
   parallelWorkers(parts) { _, part in
     let range = extent * part.lowerBound / parts..<extent * part.upperBound / parts
     block(rows: splitRows ? range : 0..<m, columns: splitRows ? 0..<n : range)
+  }
+}
+
+/// `gemm` split along k into `parts` slices: the first adds its product onto C (with beta), the others write theirs
+/// into scratch, which is then added to C. Fixed slices in a fixed order, so the result depends only on `parts`.
+private func splitDepth(
+  transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float, _ a: UnsafePointer<Float>, lda: Int,
+  _ b: UnsafePointer<Float>, ldb: Int, beta: Float, _ c: UnsafeMutablePointer<Float>, ldc: Int, parts: Int
+) {
+  ScratchPool.withBuffer((parts - 1) * m * n) { partials in
+    parallelWorkers(parts) { _, part in
+      let depth = k * part.lowerBound / parts..<k * part.upperBound / parts
+      // Column block of op(A), row block of op(B).
+      let aStart = transposeA ? a + depth.lowerBound * lda : a + depth.lowerBound
+      let bStart = transposeB ? b + depth.lowerBound : b + depth.lowerBound * ldb
+      let first = part.lowerBound == 0
+      cblas_sgemm(
+        CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans, blasint(m),
+        blasint(n), blasint(depth.count), alpha, aStart, blasint(lda), bStart, blasint(ldb), first ? beta : 0,
+        first ? c : partials + (part.lowerBound - 1) * m * n, blasint(first ? ldc : n))
+    }
+    for part in 0..<parts - 1 {
+      let partial = partials + part * m * n
+      for row in 0..<m {
+        let target = c + row * ldc
+        for column in 0..<n { target[column] += partial[row * n + column] }
+      }
+    }
   }
 }
