@@ -149,33 +149,39 @@ final class ConvolutionTests: XCTestCase {
   }
 
   /// Layers wide enough (24 x 24 channels, 576 pairs) that the filter transforms, the phase split of the kernel and
-  /// the sum of the threads' filter gradients are shared out over 2 threads: outputs and all gradients equal those
-  /// of the im2col path (itself checked against finite differences above).
+  /// the sum of the threads' filter gradients are shared out over 2 threads (3x3, 4x4 stride 2, and 4x4 stride 2
+  /// transposed): outputs and all gradients equal those of the im2col and col2im paths (themselves checked against
+  /// finite differences above).
   func testWideWinogradLayersMatchIm2col() throws {
     let threads = EngineThreads.count
     EngineThreads.count = 2
     defer { EngineThreads.count = threads }
-    for (k, (kernel, stride)) in [(3, 1), (4, 2)].enumerated() {
+    for (k, (kernel, stride, transposed)) in [(3, 1, false), (4, 2, false), (4, 2, true)].enumerated() {
       var results: [[[Float]]] = []
       for minimum in [16, Int.max] {
         let floor = Winograd.minimumChannels
         Winograd.minimumChannels = minimum
         defer { Winograd.minimumChannels = floor }
-        let x = randomTensor([24, 3, 8 * stride, 8 * stride], seed: UInt64(200 + k))
+        let side = transposed ? 8 : 8 * stride
+        let x = randomTensor([24, 3, side, side], seed: UInt64(200 + k))
         let w = randomTensor([24, 24, kernel, kernel], seed: UInt64(210 + k), in: -0.1..<0.1)
         let b = randomTensor([24], seed: UInt64(220 + k))
-        let y = try x.conv2d(weight: w, bias: b, stride: (stride, stride), padding: (1, 1))
+        let y =
+          transposed
+          ? try x.convTranspose2d(weight: w, bias: b, stride: (stride, stride), padding: (1, 1))
+          : try x.conv2d(weight: w, bias: b, stride: (stride, stride), padding: (1, 1))
         try y.backward(seed: randomTensor(y.shape, seed: UInt64(230 + k), requiresGrad: false).data)
         results.append([y.data, x.grad!, w.grad!, b.grad!])
       }
       for (part, name) in ["y", "dx", "dw", "db"].enumerated() {
-        assertClose(results[0][part], results[1][part], absolute: 1e-4, "kernel \(kernel) \(name)")
+        assertClose(results[0][part], results[1][part], absolute: 1e-4, "case \(k) \(name)")
       }
     }
   }
 
   /// Stride-2 convolutions with even kernels through their phases (F(2x2, kh/2 x kw/2) forced on): against the naive
-  /// loop, as the adjoint of the transposed convolution, and against finite differences. Odd sizes leave input rows
+  /// loop, as the adjoint of the transposed convolution, and against finite differences, as are the transposed
+  /// convolutions that run them backwards. Odd sizes leave input rows
   /// and columns that no output reads.
   func testPhaseConvolutionsMatchNaiveLoopAndGradients() throws {
     forceWinograd()
@@ -208,6 +214,20 @@ final class ConvolutionTests: XCTestCase {
     )
     try assertGradientsMatchFiniteDifferences([input, weight, bias]) {
       try $0[0].conv2d(weight: $0[1], bias: $0[2], stride: (2, 2), padding: (1, 1))
+    }
+    // Transposed, as the adjoint of the phase convolution: a 4x4 kernel, and a 6x4 one (F(2x2, 3x2)) on a
+    // non-square input.
+    let transposedCases: [([Int], [Int], (Int, Int))] = [
+      ([2, 2, 3, 4], [2, 3, 4, 4], (1, 1)), ([3, 1, 2, 3], [3, 2, 6, 4], (2, 1)),
+    ]
+    for (k, (inputShape, weightShape, padding)) in transposedCases.enumerated() {
+      let (input, weight, bias) = (
+        randomTensor(inputShape, seed: UInt64(196 + k)), randomTensor(weightShape, seed: UInt64(198 + k)),
+        randomTensor([weightShape[1]], seed: UInt64(200 + k))
+      )
+      try assertGradientsMatchFiniteDifferences([input, weight, bias]) {
+        try $0[0].convTranspose2d(weight: $0[1], bias: $0[2], stride: (2, 2), padding: padding)
+      }
     }
   }
 

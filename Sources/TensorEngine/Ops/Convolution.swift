@@ -187,7 +187,8 @@ extension Tensor {
   /// 2-D transposed convolution (PyTorch's `conv_transpose2d`, the adjoint of `conv2d` in the input) of
   /// channel-major images: input `[inChannels, N, H, W]`, weight `[inChannels, outChannels, kh, kw]`, optional bias
   /// `[outChannels]`; the output `[outChannels, N, OH, OW]` is `(H - 1) · stride - 2 · padding + kh` high (likewise
-  /// wide). At stride 1 a conv2d with the turned kernel; else one GEMM, then col2im.
+  /// wide). At stride 1 a conv2d with the turned kernel; at stride 2 with an even kernel, where F(2x2, r x s)
+  /// applies, the adjoint of the convolution through phases (see `Winograd`); else one GEMM, then col2im.
   /// - Throws: `TensorError` on mismatched channels, wrong ranks or an output size < 1.
   public func convTranspose2d(
     weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0)
@@ -229,6 +230,11 @@ extension Tensor {
       let (top, left) = (kh - 1 - padding.0, kw - 1 - padding.1)
       return try input.conv2d(
         weight: weight.turnedKernel(), bias: bias, padding: ConvPadding(top: top, bottom: top, left: left, right: left))
+    }
+    if let winograd = Winograd.transposedConvolve(
+      input, weight: weight, bias: bias, stride: stride, padding: padding, outputSize: (oh, ow))
+    {
+      return winograd
     }
     // Large column matrices are built and used a chunk of images at a time (see conv2d).
     let chunk = pointwise ? n : geometry.imagesPerChunk
@@ -301,7 +307,7 @@ extension Tensor {
 
 /// Sets every element of row `r` of a `rows x width` matrix to `values[r]` (a per-channel bias in CNHW), or to zero
 /// without values.
-private func fillRows(_ matrix: UnsafeMutablePointer<Float>, rows: Int, width: Int, with values: [Float]?) {
+func fillRows(_ matrix: UnsafeMutablePointer<Float>, rows: Int, width: Int, with values: [Float]?) {
   parallelChunks(rows, grain: max(1, parallelGrain / width)) { range in
     for r in range { (matrix + r * width).update(repeating: values?[r] ?? 0, count: width) }
   }

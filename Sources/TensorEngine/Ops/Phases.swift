@@ -3,8 +3,8 @@
 /// conv(x, w, stride 2) = Σ_pq conv(x_pq, w_pq, stride 1). Stacking the phases as channels (channel c's phase pq is
 /// channel 4c + 2p + q) makes that one stride-1 convolution with 4x the input channels and half the kernel side,
 /// which F(2x2, 2x2) or F(2x2, 3x3) then computes (a 4x4 kernel becomes 2x2 taps: 9 multiply-adds per 4 outputs
-/// where im2col needs 16). (Transposed convolutions stay on col2im: run backwards this way, their phase planes come
-/// out one row and column larger than the tiles divide evenly, and the saving was lost.)
+/// where im2col needs 16). A stride-2 transposed convolution is that convolution's adjoint in its input, run backwards
+/// through the same phases.
 struct PhaseGeometry {
   /// The image side `[channels, batch, height, width]`.
   let channels: Int

@@ -25,9 +25,37 @@ enum Winograd {
   static func convolve(
     _ input: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: ConvPadding, outputSize: (Int, Int)
   ) -> Tensor? {
-    let (c, n, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
+    let image = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
+    return run(
+      input, weight: weight, bias: bias, image: image, stride: stride, padding: padding, outputSize: outputSize,
+      transposed: false)
+  }
+
+  /// `input.convTranspose2d(weight:bias:stride:padding:)` at stride 2 with an even kernel, as the adjoint (in its
+  /// input) of the stride-2 convolution through phases whose output has the shape of `input`: the transform,
+  /// product and adjoint transform that `convolve` runs backwards for the input gradient, and its forward pass for
+  /// this one's. Nil where it does not apply. (`weight` is `[inChannels, outChannels, kh, kw]`, the layout of that
+  /// convolution's own weight.)
+  static func transposedConvolve(
+    _ input: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int), outputSize: (Int, Int)
+  ) -> Tensor? {
+    guard stride == (2, 2) else { return nil }
+    let image = (weight.shape[1], input.shape[1], outputSize.0, outputSize.1)
+    return run(
+      input, weight: weight, bias: bias, image: image, stride: stride, padding: ConvPadding(padding),
+      outputSize: (input.shape[2], input.shape[3]), transposed: true)
+  }
+
+  /// The convolution of the image side `image` (channels, batch, height, width) to `outputSize` with `weight`
+  /// (`[outChannels, channels, kh, kw]`), or its transpose (from the output side `input` to the image side), by
+  /// F(2x2, r x s); nil where it does not apply.
+  private static func run(
+    _ input: Tensor, weight: Tensor, bias: Tensor?, image: (Int, Int, Int, Int), stride: (Int, Int),
+    padding: ConvPadding, outputSize: (Int, Int), transposed: Bool
+  ) -> Tensor? {
+    let (c, n, h, w) = image
     let (outChannels, kh, kw) = (weight.shape[0], weight.shape[2], weight.shape[3])
-    var (planes, kernel, tilePadding, phases) = (input.shape, weight, padding, PhaseGeometry?.none)
+    var (planes, kernel, tilePadding, phases) = ([c, n, h, w], weight, padding, PhaseGeometry?.none)
     switch stride {
     case (1, 1):
       guard applies(kernel: (kh, kw), channels: c, outChannels: outChannels, padding: padding) else { return nil }
@@ -44,18 +72,20 @@ enum Winograd {
       return nil
     }
     /// F(2x2, Rows.taps x Columns.taps) over these sizes.
-    func convolve<Rows: WinogradAxis, Columns: WinogradAxis>(_: Rows.Type, _: Columns.Type) -> Tensor {
-      WinogradConvolution<Rows, Columns>(
+    func run<Rows: WinogradAxis, Columns: WinogradAxis>(_: Rows.Type, _: Columns.Type) -> Tensor {
+      let convolution = WinogradConvolution<Rows, Columns>(
         channels: planes[0], outChannels: outChannels, batch: n, height: planes[2], width: planes[3],
         paddingTop: tilePadding.top, paddingLeft: tilePadding.left, outputHeight: outputSize.0,
-        outputWidth: outputSize.1, phases: phases
-      ).convolve(input, weight: kernel, bias: bias)
+        outputWidth: outputSize.1, phases: phases)
+      return transposed
+        ? convolution.transposedConvolve(input, weight: kernel, bias: bias)
+        : convolution.convolve(input, weight: kernel, bias: bias)
     }
     switch (kernel.shape[2], kernel.shape[3]) {
-    case (3, 3): return convolve(ThreeTaps.self, ThreeTaps.self)
-    case (2, 3): return convolve(TwoTaps.self, ThreeTaps.self)
-    case (3, 2): return convolve(ThreeTaps.self, TwoTaps.self)
-    case (2, 2): return convolve(TwoTaps.self, TwoTaps.self)
+    case (3, 3): return run(ThreeTaps.self, ThreeTaps.self)
+    case (2, 3): return run(TwoTaps.self, ThreeTaps.self)
+    case (3, 2): return run(ThreeTaps.self, TwoTaps.self)
+    case (2, 2): return run(TwoTaps.self, TwoTaps.self)
     default: return nil
     }
   }
@@ -105,21 +135,10 @@ private struct WinogradConvolution<Rows: WinogradAxis, Columns: WinogradAxis> {
   /// `[outChannels, batch, outputHeight, outputWidth]`.
   func convolve(_ input: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
     let filter = transformedFilter(weight.data)
-    let outputArea = outputHeight * outputWidth
-    let out = uninitializedFloats(outChannels * batch * outputArea) { out in
+    let out = uninitializedFloats(outChannels * batch * outputHeight * outputWidth) { out in
       input.data.withUnsafeBufferPointer { x in
         filter.withUnsafeBufferPointer { u in
-          forEachChunk(channels, outChannels) { _, images, v, m, space in
-            let tiles = images.count * tilesPerImage
-            let (filterStride, inStride, outStride) = positionStrides(tiles: tiles)
-            transformInput(x.baseAddress!, images, into: v, space)
-            for xi in 0..<Self.positions {
-              gemm(
-                m: outChannels, n: tiles, k: channels, u.baseAddress! + xi * filterStride, v + xi * inStride,
-                m + xi * outStride, split: false)
-            }
-            transformOutput(m, images, bias: bias?.data, into: out.baseAddress!, space)
-          }
+          product(x.baseAddress!, u.baseAddress!, bias: bias?.data, into: out.baseAddress!, adding: false)
         }
       }
     }
@@ -127,52 +146,110 @@ private struct WinogradConvolution<Rows: WinogradAxis, Columns: WinogradAxis> {
     return Tensor.record(out, shape: [outChannels, batch, outputHeight, outputWidth], inputs: inputs) { result in
       result.grad!.withUnsafeBufferPointer { g in
         if let bias, bias.requiresGrad {
-          bias.accumulateGrad(sumPerRow(g.baseAddress!, rows: outChannels, width: batch * outputArea))
+          bias.accumulateGrad(sumPerRow(g.baseAddress!, rows: outChannels, width: g.count / outChannels))
         }
-        if input.requiresGrad {
-          input.accumulateGrad { dx in backward(g.baseAddress!, input, weight, filter, dx: dx.baseAddress!) }
-        } else if weight.requiresGrad {
-          backward(g.baseAddress!, input, weight, filter, dx: nil)
+        guard input.requiresGrad || weight.requiresGrad else { return }
+        input.data.withUnsafeBufferPointer { x in
+          filter.withUnsafeBufferPointer { u in
+            if input.requiresGrad {
+              input.accumulateGrad { dx in
+                backward(g.baseAddress!, input: x.baseAddress!, u.baseAddress!, weight: weight, dx: dx.baseAddress!)
+              }
+            } else {
+              backward(g.baseAddress!, input: x.baseAddress!, u.baseAddress!, weight: weight, dx: nil)
+            }
+          }
         }
       }
     }
   }
 
-  /// Per chunk: dM = A·dY·Aᵀ; dU += dM·Vᵀ (each thread its own, summed in a fixed order at the end) when the weight
-  /// needs a gradient; dV = Uᵀ·dM and dx += B·dV·Bᵀ when `dx` is given.
-  private func backward(
-    _ dy: UnsafePointer<Float>, _ input: Tensor, _ weight: Tensor, _ filter: [Float],
-    dx: UnsafeMutablePointer<Float>?
-  ) {
-    let size = Self.positions * Self.positionStride(outChannels, channels)
-    let workers = weight.requiresGrad ? min(EngineThreads.count, chunkCount) : 0
-    var filterGradients = [Float](repeating: 0, count: workers * size)
-    filterGradients.withUnsafeMutableBufferPointer { du in
+  /// The transposed convolution of `input` (`[outChannels, batch, outputHeight, outputWidth]`) with `weight`
+  /// (`[outChannels, channels, r, s]`, as for `convolve`) and an optional bias per image channel, recorded for
+  /// backward: the adjoint of `convolve` in its input, whose shape the result has. Its input gradient is `convolve`
+  /// of the output gradient; its weight gradient, that of `convolve` with the two sides' roles swapped.
+  func transposedConvolve(_ input: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
+    let filter = transformedFilter(weight.data)
+    let imageShape = phases.map { [$0.channels, batch, $0.height, $0.width] } ?? [channels, batch, height, width]
+    let out = uninitializedFloats(elementCount(imageShape)) { out in
+      fillRows(out.baseAddress!, rows: imageShape[0], width: out.count / imageShape[0], with: bias?.data)
       input.data.withUnsafeBufferPointer { x in
         filter.withUnsafeBufferPointer { u in
-          forEachChunk(outChannels, channels) { worker, images, dm, scratch, space in
-            let tiles = images.count * tilesPerImage
-            let (filterStride, inStride, outStride) = positionStrides(tiles: tiles)
-            transformOutputGradient(dy, images, into: dm, space)
+          backward(x.baseAddress!, input: nil, u.baseAddress!, weight: nil, dx: out.baseAddress!)
+        }
+      }
+    }
+    let inputs = [input, weight] + (bias.map { [$0] } ?? [])
+    return Tensor.record(out, shape: imageShape, inputs: inputs) { result in
+      result.grad!.withUnsafeBufferPointer { g in
+        if let bias, bias.requiresGrad {
+          bias.accumulateGrad(sumPerRow(g.baseAddress!, rows: imageShape[0], width: g.count / imageShape[0]))
+        }
+        input.data.withUnsafeBufferPointer { x in
+          filter.withUnsafeBufferPointer { u in
             if weight.requiresGrad {
-              transformInput(x.baseAddress!, images, into: scratch, space)
-              for xi in 0..<Self.positions {
-                gemm(
-                  transposeB: true, m: outChannels, n: channels, k: tiles, dm + xi * outStride,
-                  scratch + xi * inStride, beta: 1, du.baseAddress! + worker * size + xi * filterStride, split: false)
-              }
+              backward(x.baseAddress!, input: g.baseAddress!, u.baseAddress!, weight: weight, dx: nil)
             }
-            guard let dx else { return }
-            for xi in 0..<Self.positions {
-              gemm(
-                transposeA: true, m: channels, n: tiles, k: outChannels, u.baseAddress! + xi * filterStride,
-                dm + xi * outStride, scratch + xi * inStride, split: false)
+            input.accumulateGrad { dx in
+              product(g.baseAddress!, u.baseAddress!, bias: nil, into: dx.baseAddress!, adding: true)
             }
-            transformInputGradient(scratch, images, into: dx, space)
           }
         }
       }
-      guard workers > 0 else { return }
+    }
+  }
+
+  /// out = the convolution of `x` with the transformed filter `u` (+ bias), per chunk: V = Bᵀ·d·B, M = U·V, then
+  /// Aᵀ·M·A written (or, `adding`, added) to `out`.
+  private func product(
+    _ x: UnsafePointer<Float>, _ u: UnsafePointer<Float>, bias: [Float]?, into out: UnsafeMutablePointer<Float>,
+    adding: Bool
+  ) {
+    forEachChunk(channels, outChannels) { _, images, v, m, space in
+      let tiles = images.count * tilesPerImage
+      let (filterStride, inStride, outStride) = positionStrides(tiles: tiles)
+      transformInput(x, images, into: v, space)
+      for xi in 0..<Self.positions {
+        gemm(
+          m: outChannels, n: tiles, k: channels, u + xi * filterStride, v + xi * inStride, m + xi * outStride,
+          split: false)
+      }
+      transformOutput(m, images, bias: bias, into: out, adding: adding, space)
+    }
+  }
+
+  /// Per chunk: dM = A·dY·Aᵀ; dU += dM·Vᵀ (each thread its own, summed in a fixed order at the end, then brought
+  /// back to `weight`'s gradient) when `weight` is given, with V from `input`; dV = Uᵀ·dM and dx += B·dV·Bᵀ when
+  /// `dx` is given.
+  private func backward(
+    _ dy: UnsafePointer<Float>, input x: UnsafePointer<Float>?, _ u: UnsafePointer<Float>, weight: Tensor?,
+    dx: UnsafeMutablePointer<Float>?
+  ) {
+    let size = Self.positions * Self.positionStride(outChannels, channels)
+    let workers = weight?.requiresGrad == true ? min(EngineThreads.count, chunkCount) : 0
+    var filterGradients = [Float](repeating: 0, count: workers * size)
+    filterGradients.withUnsafeMutableBufferPointer { du in
+      forEachChunk(outChannels, channels) { worker, images, dm, scratch, space in
+        let tiles = images.count * tilesPerImage
+        let (filterStride, inStride, outStride) = positionStrides(tiles: tiles)
+        transformOutputGradient(dy, images, into: dm, space)
+        if workers > 0, let x {
+          transformInput(x, images, into: scratch, space)
+          for xi in 0..<Self.positions {
+            gemm(
+              transposeB: true, m: outChannels, n: channels, k: tiles, dm + xi * outStride, scratch + xi * inStride,
+              beta: 1, du.baseAddress! + worker * size + xi * filterStride, split: false)
+          }
+        }
+        guard let dx else { return }
+        for xi in 0..<Self.positions {
+          gemm(
+            transposeA: true, m: channels, n: tiles, k: outChannels, u + xi * filterStride, dm + xi * outStride,
+            scratch + xi * inStride, split: false)
+        }
+        transformInputGradient(scratch, images, into: dx, space)
+      }
+      guard workers > 0, let weight else { return }
       weight.accumulateGrad { d in
         addFilterGradient(UnsafePointer(du.baseAddress!), workers: workers, size: size, into: d.baseAddress!)
       }
@@ -338,10 +415,11 @@ private struct WinogradConvolution<Rows: WinogradAxis, Columns: WinogradAxis> {
     }
   }
 
-  /// out[o] = Aᵀ·M·A (+ bias) for every tile of the chunk: each tile's 2x2 outputs, cut at the output's edges.
+  /// out[o] = Aᵀ·M·A (+ bias) for every tile of the chunk, or out[o] += it when `adding`: each tile's 2x2 outputs,
+  /// cut at the output's edges.
   private func transformOutput(
     _ m: UnsafePointer<Float>, _ images: Range<Int>, bias: [Float]?, into out: UnsafeMutablePointer<Float>,
-    _ space: TileWorkspace
+    adding: Bool, _ space: TileWorkspace
   ) {
     let tiles = images.count * tilesPerImage
     let step = Self.positionStride(outChannels, tiles)
@@ -362,9 +440,11 @@ private struct WinogradConvolution<Rows: WinogradAxis, Columns: WinogradAxis> {
             let row = image + (2 * tileRow + a) * outputWidth + 8 * run
             let written = min(8, outputWidth - 8 * run)
             if written == 8 {
-              UnsafeMutableRawPointer(row).storeBytes(of: values, as: SIMD8<Float>.self)
+              let raw = UnsafeMutableRawPointer(row)
+              if adding { values += raw.loadUnaligned(as: SIMD8<Float>.self) }
+              raw.storeBytes(of: values, as: SIMD8<Float>.self)
             } else {
-              for j in 0..<written { row[j] = values[j] }
+              for j in 0..<written { row[j] = adding ? row[j] + values[j] : values[j] }
             }
           }
         }
