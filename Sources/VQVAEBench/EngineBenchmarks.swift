@@ -1,4 +1,5 @@
 import CBLAS
+import Foundation
 import TensorEngine
 
 /// A convolution of the default VQ-VAE (h = 128, residual hidden 32, D = 64) at batch 32, 3-channel 32x32 input.
@@ -87,27 +88,39 @@ func convolutionRows(batch: Int, repetitions: Int) throws -> [BenchmarkRow] {
     }
     let outputCount = batch * layer.outChannels * layer.outputSize * layer.outputSize
     let seed = rng.uniformArray(outputCount, in: -1..<1)
-    let times = try measure(repetitions: repetitions) {
-      try forward(input).backward(seed: seed)
-    }
     let shapes = layer.gemmShapes(batch: batch)
     let flops = shapes.reduce(0.0) { $0 + 2 * Double($1.m * $1.n * $1.k) }
-    let gemmTimes = rawGemmMilliseconds(shapes, repetitions: repetitions)
+    // The host's speed drifts within seconds: the two sides alternate in blocks, so that both medians cover the same
+    // stretch of time.
+    var (times, gemmTimes) = ([Double](), [Double]())
+    for block in 0..<comparisonBlocks {
+      let count = repetitions * (block + 1) / comparisonBlocks - repetitions * block / comparisonBlocks
+      times += try measure(repetitions: count) { try forward(input).backward(seed: seed) }
+      gemmTimes += rawGemmMilliseconds(shapes, repetitions: count)
+    }
     let kind = layer.transposed ? "convT" : "conv"
     return BenchmarkRow(
       name: "conv.\(layer.name)",
       detail: "\(kind) \(layer.inChannels)->\(layer.outChannels) \(layer.kernel)x\(layer.kernel) s\(layer.stride) "
         + "@\(layer.size)x\(layer.size) b\(batch)",
       medianMilliseconds: times.median, minimumMilliseconds: times.min()!, repetitions: repetitions,
-      gflops: flops / times.median / 1e6, gemmGflops: flops / gemmTimes / 1e6)
+      gflops: flops / times.median / 1e6, gemmGflops: flops / gemmTimes.median / 1e6)
   }
 }
 
-/// Median time of running the given GEMMs back to back with cblas_sgemm on preallocated buffers, with OpenBLAS's
-/// own threading on as many threads as the engine uses: the rate a plain BLAS call reaches on these shapes.
-private func rawGemmMilliseconds(_ shapes: [(m: Int, n: Int, k: Int)], repetitions: Int) -> Double {
+/// Blocks of repetitions in which a conv row alternates between the convolution and the raw GEMMs.
+private let comparisonBlocks = 4
+
+/// Times of running the given GEMMs back to back with cblas_sgemm on preallocated buffers, with OpenBLAS's own
+/// threading on as many threads as the engine uses: the rate a plain BLAS call reaches on these shapes.
+private func rawGemmMilliseconds(_ shapes: [(m: Int, n: Int, k: Int)], repetitions: Int) -> [Double] {
   openblas_set_num_threads(Int32(EngineThreads.count))
-  defer { openblas_set_num_threads(1) }
+  defer {
+    openblas_set_num_threads(1)
+    // OpenBLAS's threads keep polling for about 0.1 s after their last GEMM; measured then, the engine's threads
+    // would share the cores with them.
+    Thread.sleep(forTimeInterval: 0.25)
+  }
   let buffers = shapes.map { shape in
     (
       a: [Float](repeating: 0.5, count: shape.m * shape.k), b: [Float](repeating: 0.25, count: shape.k * shape.n),
@@ -115,7 +128,7 @@ private func rawGemmMilliseconds(_ shapes: [(m: Int, n: Int, k: Int)], repetitio
     )
   }
   var outputs = buffers.map(\.c)
-  let times = measure(repetitions: repetitions) {
+  return measure(repetitions: repetitions) {
     for (index, shape) in shapes.enumerated() {
       outputs[index].withUnsafeMutableBufferPointer { c in
         cblas_sgemm(
@@ -124,5 +137,4 @@ private func rawGemmMilliseconds(_ shapes: [(m: Int, n: Int, k: Int)], repetitio
       }
     }
   }
-  return times.median
 }
