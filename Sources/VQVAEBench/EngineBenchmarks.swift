@@ -95,7 +95,9 @@ func convolutionRows(batch: Int, repetitions: Int) throws -> [BenchmarkRow] {
     var (times, gemmTimes) = ([Double](), [Double]())
     for block in 0..<comparisonBlocks {
       let count = repetitions * (block + 1) / comparisonBlocks - repetitions * block / comparisonBlocks
-      times += try measure(repetitions: count) { try forward(input).backward(seed: seed) }
+      // Warmed up for 30 ms: after the pause below, the second core takes a few milliseconds to run at full speed
+      // again (the first 5 repetitions of a 1x1 row ran at one core's speed).
+      times += try measure(repetitions: count, warmupMilliseconds: 30) { try forward(input).backward(seed: seed) }
       gemmTimes += rawGemmMilliseconds(shapes, repetitions: count)
     }
     let kind = layer.transposed ? "convT" : "conv"

@@ -44,9 +44,17 @@ struct BenchmarkRow: Encodable {
   }
 }
 
-/// Wall-clock times of `body` in milliseconds after `warmup` untimed runs.
-func measure(repetitions: Int, warmup: Int = 2, _ body: () throws -> Void) rethrows -> [Double] {
-  for _ in 0..<warmup { try body() }
+/// Wall-clock times of `body` in milliseconds after `warmup` untimed runs, and more until `warmupMilliseconds` have
+/// passed.
+func measure(repetitions: Int, warmup: Int = 2, warmupMilliseconds: Double = 0, _ body: () throws -> Void) rethrows
+  -> [Double]
+{
+  let start = DispatchTime.now().uptimeNanoseconds
+  var runs = 0
+  while runs < warmup || Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 < warmupMilliseconds {
+    try body()
+    runs += 1
+  }
   return try (0..<repetitions).map { _ in
     let start = DispatchTime.now().uptimeNanoseconds
     try body()
