@@ -104,8 +104,8 @@ struct Sample: ParsableCommand {
     if let saveIndices { try NPY.write(samples.indices, shape: [rows * columns, 8, 8], to: saveIndices) }
 
     let classes = samples.labels.map { labels in
-      fixedClass.map { "class \($0)" }
-        ?? "classes by row: \(labels.enumerated().filter { $0.offset % columns == 0 }.map { String($0.element) }.joined(separator: " "))"
+      let rowClasses = stride(from: 0, to: labels.count, by: columns).map { String(labels[$0]) }
+      return fixedClass.map { "class \($0)" } ?? "classes by row: \(rowClasses.joined(separator: " "))"
     }
     print(
       String(format: "%d images (%dx%d) sampled and decoded in %.2f s", rows * columns, rows, columns, seconds)

@@ -9,9 +9,8 @@ extension Tensor {
     let (m, k) = transposeSelf ? (shape[1], shape[0]) : (shape[0], shape[1])
     let (k2, n) = transposeRight ? (rhs.shape[1], rhs.shape[0]) : (rhs.shape[0], rhs.shape[1])
     guard k == k2 else {
-      throw TensorError(
-        "matmul: inner dimensions differ: \(shape)\(transposeSelf ? "ᵀ" : "") x \(rhs.shape)\(transposeRight ? "ᵀ" : "")"
-      )
+      let (left, right) = ("\(shape)\(transposeSelf ? "ᵀ" : "")", "\(rhs.shape)\(transposeRight ? "ᵀ" : "")")
+      throw TensorError("matmul: inner dimensions differ: \(left) x \(right)")
     }
     let lhs = self
     let out = uninitializedFloats(m * n) { c in
