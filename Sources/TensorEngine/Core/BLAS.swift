@@ -62,14 +62,19 @@ func gemm(
   }
   let lda = lda ?? (transposeA ? m : k)
   let ldb = ldb ?? (transposeB ? k : n)
-  func block(rows: Range<Int>, columns: Range<Int>) {
-    // Row block of C: rows of op(A); column block: columns of op(B).
-    let aStart = transposeA ? a + rows.lowerBound : a + rows.lowerBound * lda
-    let bStart = transposeB ? b + columns.lowerBound * ldb : b + columns.lowerBound
+  /// alpha · op(A)[rows, depth] · op(B)[depth, columns] + beta · target, into `target` (`ldt` wide; by default the
+  /// block of C).
+  func block(
+    rows: Range<Int>, columns: Range<Int>, depth: Range<Int> = 0..<k, beta: Float = beta,
+    into target: UnsafeMutablePointer<Float>? = nil, ldt: Int = ldc
+  ) {
+    let aStart = a + (transposeA ? depth.lowerBound * lda + rows.lowerBound : rows.lowerBound * lda + depth.lowerBound)
+    let bStart =
+      b + (transposeB ? columns.lowerBound * ldb + depth.lowerBound : depth.lowerBound * ldb + columns.lowerBound)
     cblas_sgemm(
       CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-      blasint(rows.count), blasint(columns.count), blasint(k), alpha, aStart, blasint(lda), bStart, blasint(ldb),
-      beta, c + rows.lowerBound * ldc + columns.lowerBound, blasint(ldc))
+      blasint(rows.count), blasint(columns.count), blasint(depth.count), alpha, aStart, blasint(lda), bStart,
+      blasint(ldb), beta, target ?? c + rows.lowerBound * ldc + columns.lowerBound, blasint(ldt))
   }
   let threads = EngineThreads.count
   // Below ~2 M multiply-adds a split costs more in synchronisation than it gains.
@@ -79,11 +84,28 @@ func gemm(
   }
   // A long, thin product (a weight gradient: a few dozen rows and columns, thousands deep) split along m or n would
   // have every thread pack the whole of the other operand; split along k instead, each thread packing its own
-  // share, and add the partial products.
+  // share: the first slice adds its product onto C (with beta), the others write theirs into scratch, added to C
+  // after in a fixed order, so the result depends only on the thread count.
   if k >= 8 * max(m, n) {
-    return splitDepth(
-      transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a, lda: lda, b, ldb: ldb,
-      beta: beta, c, ldc: ldc, parts: threads)
+    ScratchPool.withBuffer((threads - 1) * m * n) { partials in
+      parallelWorkers(threads) { _, part in
+        let depth = k * part.lowerBound / threads..<k * part.upperBound / threads
+        if part.lowerBound == 0 {
+          block(rows: 0..<m, columns: 0..<n, depth: depth)
+        } else {
+          block(
+            rows: 0..<m, columns: 0..<n, depth: depth, beta: 0, into: partials + (part.lowerBound - 1) * m * n, ldt: n)
+        }
+      }
+      for part in 0..<threads - 1 {
+        let partial = partials + part * m * n
+        for row in 0..<m {
+          let target = c + row * ldc
+          for column in 0..<n { target[column] += partial[row * n + column] }
+        }
+      }
+    }
+    return
   }
   let splitRows = m >= n
   let extent = splitRows ? m : n
@@ -92,33 +114,5 @@ func gemm(
   parallelWorkers(parts) { _, part in
     let range = extent * part.lowerBound / parts..<extent * part.upperBound / parts
     block(rows: splitRows ? range : 0..<m, columns: splitRows ? 0..<n : range)
-  }
-}
-
-/// `gemm` split along k into `parts` slices: the first adds its product onto C (with beta), the others write theirs
-/// into scratch, which is then added to C. Fixed slices in a fixed order, so the result depends only on `parts`.
-private func splitDepth(
-  transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float, _ a: UnsafePointer<Float>, lda: Int,
-  _ b: UnsafePointer<Float>, ldb: Int, beta: Float, _ c: UnsafeMutablePointer<Float>, ldc: Int, parts: Int
-) {
-  ScratchPool.withBuffer((parts - 1) * m * n) { partials in
-    parallelWorkers(parts) { _, part in
-      let depth = k * part.lowerBound / parts..<k * part.upperBound / parts
-      // Column block of op(A), row block of op(B).
-      let aStart = transposeA ? a + depth.lowerBound * lda : a + depth.lowerBound
-      let bStart = transposeB ? b + depth.lowerBound : b + depth.lowerBound * ldb
-      let first = part.lowerBound == 0
-      cblas_sgemm(
-        CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans, blasint(m),
-        blasint(n), blasint(depth.count), alpha, aStart, blasint(lda), bStart, blasint(ldb), first ? beta : 0,
-        first ? c : partials + (part.lowerBound - 1) * m * n, blasint(first ? ldc : n))
-    }
-    for part in 0..<parts - 1 {
-      let partial = partials + part * m * n
-      for row in 0..<m {
-        let target = c + row * ldc
-        for column in 0..<n { target[column] += partial[row * n + column] }
-      }
-    }
   }
 }
