@@ -1,17 +1,19 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+
 /// What every stage's executable is built on.
-let stage: [Target.Dependency] = [
-  "VQVAE", "CommandSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-]
+let stage: [Target.Dependency] = ["Pipeline", "CommandSupport", argumentParser]
 
 let package = Package(
   name: "vqvae-swift",
   platforms: [.macOS(.v13)],
   products: [
     .library(name: "TensorEngine", targets: ["TensorEngine"]),
-    .library(name: "VQVAE", targets: ["VQVAE"]),
+    .library(name: "Models", targets: ["Models"]),
+    .library(name: "DataFiles", targets: ["DataFiles"]),
+    .library(name: "Pipeline", targets: ["Pipeline"]),
     .executable(name: "vqvae-bench", targets: ["VQVAEBench"]),
     .executable(name: "vqvae-train", targets: ["VQVAETrain"]),
     .executable(name: "extract-latents", targets: ["ExtractLatents"]),
@@ -27,28 +29,30 @@ let package = Package(
     .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
     .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
 
+    // The layers, each importing only the ones above it (Tests/PipelineTests/LayeringTests.swift checks this).
     // Tensors, reverse-mode autodiff, ops, layers, optimisers, RNG, safetensors.
     .target(name: "TensorEngine", dependencies: ["CBLAS"]),
-    // The VQ-VAE toolkit: models, datasets, file formats, training helpers.
-    .target(name: "VQVAE", dependencies: ["TensorEngine", "CPNG", "CZlib"]),
+    // Encoder, decoder, quantizer, codebook, priors and their samplers: tensors in, tensors out, no files.
+    .target(name: "Models", dependencies: ["TensorEngine"]),
+    // Datasets (IDX, CIFAR-10, image folders), PNG, pictures, .npy and the LATENT_BLOCK.
+    .target(name: "DataFiles", dependencies: ["TensorEngine", "CPNG", "CZlib"]),
+    // Settings, run folders, checkpoints, the training loop and the four stages.
+    .target(name: "Pipeline", dependencies: ["Models", "DataFiles"]),
+    // What the executables share: option groups, flag spellings, stopping on Ctrl-C.
+    .target(name: "CommandSupport", dependencies: ["Pipeline", argumentParser]),
 
-    .executableTarget(
-      name: "VQVAEBench",
-      dependencies: [
-        "TensorEngine", "VQVAE", "CBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-      ]),
-
-    // What the executables share: flag spellings, stopping on Ctrl-C.
-    .target(
-      name: "CommandSupport", dependencies: ["VQVAE", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
     // One thin executable per stage of the pipeline.
     .executableTarget(name: "VQVAETrain", dependencies: stage),
     .executableTarget(name: "ExtractLatents", dependencies: stage),
     .executableTarget(name: "GatedPixelCNNTrain", dependencies: stage),
     .executableTarget(name: "Sample", dependencies: stage),
+    .executableTarget(name: "VQVAEBench", dependencies: ["Pipeline", "CBLAS", argumentParser]),
 
-    .testTarget(
-      name: "TensorEngineTests", dependencies: ["TensorEngine"], resources: [.copy("Fixtures")]),
-    .testTarget(name: "VQVAETests", dependencies: ["VQVAE"], resources: [.copy("Fixtures")]),
+    // One test target per module; TestSupport holds the helpers they share (temporary folders, python3).
+    .target(name: "TestSupport", dependencies: ["CZlib"], path: "Tests/TestSupport"),
+    .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "TestSupport"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "DataFilesTests", dependencies: ["DataFiles", "TestSupport"]),
+    .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "TestSupport"]),
   ]
 )

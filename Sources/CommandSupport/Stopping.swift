@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import VQVAE
+import Pipeline
 
 /// Runs a training loop that stops cleanly on Ctrl-C or SIGTERM: installs the handler, gives `body` the question
 /// to poll before each update, and clears the progress line before an error is printed.

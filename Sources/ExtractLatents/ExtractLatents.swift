@@ -1,7 +1,7 @@
 import ArgumentParser
 import CommandSupport
 import Foundation
-import VQVAE
+import Pipeline
 
 /// `extract-latents`: encodes a dataset with a trained VQ-VAE into the LATENT_BLOCK dataset of code-index grids.
 @main

@@ -1,7 +1,7 @@
 import ArgumentParser
 import CommandSupport
 import Foundation
-import VQVAE
+import Pipeline
 
 /// The defaults shown in `--help`, taken from the library so that they cannot drift.
 private let defaults = PriorTrainingConfiguration()

@@ -1,7 +1,7 @@
 import ArgumentParser
 import CommandSupport
 import Foundation
-import VQVAE
+import Pipeline
 
 /// `sample --grid 10x10`: draws code-index grids from a trained prior, decodes them with the VQ-VAE, and writes
 /// them as one PNG.
@@ -73,9 +73,10 @@ struct Sample: ParsableCommand {
     guard (1...100).contains(rows), (1...100).contains(columns) else {
       throw ValidationError("--grid needs 1 to 100 rows and columns, got \(rows)x\(columns)")
     }
-    do { try SamplingOptions(temperature: temperature, topK: topK).validate() } catch let error as TrainingError {
-      throw ValidationError(error.message)
+    guard temperature.isFinite, temperature >= 0 else {
+      throw ValidationError("--temperature must be a number >= 0, got \(temperature)")
     }
+    if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1, got \(topK)") }
     if let out, !out.lowercased().hasSuffix(".png") {
       throw ValidationError("--out must name a .png file, got '\(out)'")
     }

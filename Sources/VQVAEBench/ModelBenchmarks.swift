@@ -1,5 +1,5 @@
+import Pipeline
 import TensorEngine
-import VQVAE
 
 /// One Adam step of the default VQ-VAE (h 128, residual hidden 32, 2 residual layers, K 512, D 64) on random
 /// images, as `ref_vqvae.py`'s `train_step`: forward, loss, backward, update.

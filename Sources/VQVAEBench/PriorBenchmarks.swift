@@ -1,5 +1,5 @@
+import Pipeline
 import TensorEngine
-import VQVAE
 
 /// The default prior of `gated-pixelcnn` (K 512, dim 64, 15 layers, 10 classes), as `ref_pixelcnn.py` builds it.
 private func defaultPrior() -> GatedPixelCNN {

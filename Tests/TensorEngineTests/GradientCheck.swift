@@ -57,19 +57,6 @@ func randomTensor(
   return try! Tensor(values, shape: shape, requiresGrad: requiresGrad)
 }
 
-/// Asserts two float arrays agree within `absolute + relative · |expected|` elementwise.
-func assertClose(
-  _ actual: [Float], _ expected: [Float], absolute: Float = 1e-5, relative: Float = 1e-4, _ what: String = "",
-  file: StaticString = #filePath, line: UInt = #line
-) {
-  XCTAssertEqual(actual.count, expected.count, "\(what): counts differ", file: file, line: line)
-  for i in 0..<min(actual.count, expected.count)
-  where abs(actual[i] - expected[i]) > absolute + relative * abs(expected[i]) {
-    XCTFail("\(what) element \(i): \(actual[i]) vs expected \(expected[i])", file: file, line: line)
-    return
-  }
-}
-
 /// Asserts that `body` throws a `TensorError` whose message contains `fragment`.
 func assertThrowsTensorError(
   _ fragment: String, file: StaticString = #filePath, line: UInt = #line, _ body: () throws -> Void

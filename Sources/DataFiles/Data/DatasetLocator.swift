@@ -1,0 +1,83 @@
+import Foundation
+import TensorEngine
+
+/// The datasets `loadDataset` knows how to find.
+public enum DatasetName: String, CaseIterable, Sendable {
+  case fashionMNIST = "FASHION_MNIST"
+  case mnist = "MNIST"
+  case cifar10 = "CIFAR10"
+  case folder = "FOLDER"
+
+  /// Parses a name case-insensitively, ignoring `-` and `_`: "fashion-mnist", "Fashion_MNIST" and "cifar-10" work.
+  public init?(parsing text: String) {
+    func key(_ s: String) -> String { s.uppercased().filter { $0 != "-" && $0 != "_" } }
+    guard let match = Self.allCases.first(where: { key($0.rawValue) == key(text) }) else { return nil }
+    self = match
+  }
+
+  /// Where the dataset is looked for when no data directory is given: Debian's package location for
+  /// Fashion-MNIST (`apt-get install dataset-fashion-mnist`), `data` in the working directory otherwise.
+  public var defaultDataDirectory: String {
+    self == .fashionMNIST ? "/usr/share/datasets/fashion-mnist" : "data"
+  }
+}
+
+/// Loads the train and test splits of a dataset from `dataDir` (or the dataset's default directory).
+///
+/// MNIST-style images are zero-padded from 28x28 to 32x32. IDX files may be raw or gzipped and may sit in
+/// `dataDir`, `dataDir/raw` or torchvision's `dataDir/MNIST/raw` (`FashionMNIST/raw`). CIFAR-10 reads the
+/// binary batches from `dataDir` or `dataDir/cifar-10-batches-bin`; FOLDER is described at `ImageFolder`.
+public func loadDataset(_ name: DatasetName, dataDir: String?) throws -> (train: ImageDataset, test: ImageDataset) {
+  let dir = dataDir ?? name.defaultDataDirectory
+  switch name {
+  case .fashionMNIST:
+    return try loadIDXSplits(
+      dir, torchvisionFolder: "FashionMNIST", dataset: "Fashion-MNIST",
+      howToGet: "install it with `apt-get install dataset-fashion-mnist` (files go to /usr/share/datasets/"
+        + "fashion-mnist) or download the four IDX .gz files from github.com/zalandoresearch/fashion-mnist")
+  case .mnist:
+    return try loadIDXSplits(
+      dir, torchvisionFolder: "MNIST", dataset: "MNIST",
+      howToGet: "download the MNIST IDX files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
+        + "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz), e.g. with torchvision.datasets.MNIST(root, "
+        + "download=True), and pass their folder as the data directory")
+  case .cifar10:
+    let candidates = [dir, (dir as NSString).appendingPathComponent("cifar-10-batches-bin")]
+    let names = (1...5).map { "data_batch_\($0).bin" } + ["test_batch.bin"]
+    guard
+      let found = candidates.first(where: { folder in
+        names.allSatisfy { FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent($0)) }
+      })
+    else {
+      throw DatasetError(
+        dir,
+        "CIFAR-10 batches (data_batch_1.bin ... data_batch_5.bin, test_batch.bin) not found; looked in "
+          + candidates.joined(separator: ", ") + ". Download the binary version (cifar-10-binary.tar.gz from "
+          + "www.cs.toronto.edu/~kriz/cifar.html) and extract it there")
+    }
+    let paths = names.map { (found as NSString).appendingPathComponent($0) }
+    return try (CIFAR10.load(batches: Array(paths.prefix(5))), CIFAR10.load(batches: [paths[5]]))
+  case .folder:
+    return try ImageFolder.loadSplits(dir)
+  }
+}
+
+/// Finds the four MNIST-style IDX files under `dir` and loads them padded to 32x32.
+private func loadIDXSplits(
+  _ dir: String, torchvisionFolder: String, dataset: String, howToGet: String
+) throws -> (train: ImageDataset, test: ImageDataset) {
+  let folders = [dir, "\(dir)/raw", "\(dir)/\(torchvisionFolder)/raw"]
+  func locate(_ base: String) throws -> String {
+    for folder in folders {
+      for name in [base, base + ".gz"] {
+        let path = (folder as NSString).appendingPathComponent(name)
+        if FileManager.default.fileExists(atPath: path) { return path }
+      }
+    }
+    let looked = folders.joined(separator: ", ")
+    throw DatasetError(dir, "\(dataset) file \(base)[.gz] not found; looked in \(looked). To get it, \(howToGet)")
+  }
+  let train = try IDX.load(images: locate("train-images-idx3-ubyte"), labels: locate("train-labels-idx1-ubyte"))
+  let test = try IDX.load(images: locate("t10k-images-idx3-ubyte"), labels: locate("t10k-labels-idx1-ubyte"))
+  return (train, test)
+}

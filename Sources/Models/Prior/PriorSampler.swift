@@ -1,0 +1,199 @@
+import Foundation
+import TensorEngine
+
+/// How a code is drawn from the logits at one position.
+public struct SamplingOptions: Equatable, Sendable {
+  /// Divides the logits: below 1 sharpens the distribution, above 1 flattens it; 0 always takes the most likely code.
+  public var temperature: Float = 1
+  /// Keep only the k most likely codes (nil: all); 1 takes the most likely code.
+  public var topK: Int?
+
+  public init(temperature: Float = 1, topK: Int? = nil) { (self.temperature, self.topK) = (temperature, topK) }
+
+  /// Checks the values, naming the parameter.
+  /// - Throws: `TensorError` for a negative or non-finite temperature or a top-k below 1.
+  public func validate() throws {
+    guard temperature.isFinite, temperature >= 0 else {
+      throw TensorError("temperature must be a number >= 0, got \(temperature)")
+    }
+    if let topK, topK < 1 { throw TensorError("top_k must be at least 1, got \(topK)") }
+  }
+
+  /// Draws a code from `logits` (one position's K values); `scratch` holds K floats.
+  func draw(
+    _ logits: UnsafeBufferPointer<Float>, scratch: UnsafeMutableBufferPointer<Float>, rng: inout RandomGenerator
+  ) -> Int {
+    var best = 0
+    for k in 1..<logits.count where logits[k] > logits[best] { best = k }
+    if temperature == 0 || topK == 1 { return best }
+    // Codes below the k-th largest logit are dropped (ties at the threshold are kept).
+    var threshold = -Float.infinity
+    if let topK, topK < logits.count {
+      threshold = logits.sorted(by: >)[topK - 1]
+    }
+    let maximum = logits[best]
+    for k in 0..<logits.count {
+      scratch[k] = logits[k] >= threshold ? Foundation.exp((logits[k] - maximum) / temperature) : 0
+    }
+    return rng.categorical(UnsafeBufferPointer(scratch))
+  }
+}
+
+/// Ancestral sampling from the gated PixelCNN in raster order.
+///
+/// A full forward pass per position (what the PyTorch reference does) repeats the whole network 64 times for an 8x8
+/// grid. This sampler computes each value once: the vertical stacks of row `i` depend only on rows above it, so all
+/// layers' vertical stacks for a row are computed when the row starts; then each position runs the horizontal stacks
+/// of that one position, over the few columns to its left. The whole grid costs about one forward pass.
+public struct PriorSampler {
+  public let model: GatedPixelCNN
+
+  public init(model: GatedPixelCNN) { self.model = model }
+
+  /// `count` grids of `height x width` codes, drawn in raster order; one class per grid for a conditional prior.
+  /// The same generator state gives the same grids.
+  /// - Throws: `TensorError` if the labels do not fit the model.
+  public func sample(
+    count: Int, height: Int, width: Int, labels: [Int]?, options: SamplingOptions = SamplingOptions(),
+    rng: inout RandomGenerator
+  ) throws -> [Int] {
+    try withoutGrad {
+      let d = model.configuration.dim
+      let conditions = try model.layers.map { try $0.condition(for: labels) }
+      var codes = [Int](repeating: 0, count: count * height * width)
+      // The embedded input, every layer's vertical output, and per layer the current row's vert_to_horiz share and
+      // horizontal output.
+      var input = Grid(batch: count, channels: d, height: height, width: width)
+      var vertical = model.layers.map { _ in Grid(batch: count, channels: d, height: height, width: width) }
+      var verticalShare = model.layers.map { _ in Grid(batch: count, channels: 2 * d, height: 1, width: width) }
+      var horizontal = model.layers.map { _ in Grid(batch: count, channels: d, height: 1, width: width) }
+      // One grid's logits at the current position, and the draw's scratch.
+      var (positionLogits, scratch) = (
+        [Float](repeating: 0, count: model.configuration.codes), [Float](repeating: 0, count: model.configuration.codes)
+      )
+
+      for i in 0..<height {
+        for (l, layer) in model.layers.enumerated() {
+          let p = layer.kernel / 2
+          let below = layer.mask == .a ? i : i + 1
+          let window = try (l == 0 ? input : vertical[l - 1]).window(rows: (i - p)..<below, columns: 0..<width)
+          let pre = try layer.verticalPreactivation(window, padding: ConvPadding(top: 0, bottom: 0, left: p, right: p))
+          verticalShare[l].write(try layer.verticalToHorizontal(pre), row: 0, column: 0)
+          vertical[l].write(try pre.gatedActivation(condition: conditions[l]), row: i, column: 0)
+        }
+        for j in 0..<width {
+          var h: Tensor?
+          for (l, layer) in model.layers.enumerated() {
+            let p = layer.kernel / 2
+            let right = layer.mask == .a ? j : j + 1
+            let source = l == 0 ? input : horizontal[l - 1]
+            let sourceRow = l == 0 ? i : 0
+            let own = try layer.horizontalPreactivation(
+              try source.window(rows: sourceRow..<(sourceRow + 1), columns: (j - p)..<right), padding: .zero)
+            let fed = try own + verticalShare[l].window(rows: 0..<1, columns: j..<(j + 1))
+            var out = try layer.horizontalOutput(fed, condition: conditions[l])
+            if layer.residual {
+              out = try out + source.window(rows: sourceRow..<(sourceRow + 1), columns: j..<(j + 1))
+            }
+            horizontal[l].write(out, row: 0, column: j)
+            h = out
+          }
+          // The logits [K, count, 1, 1]: grid n's are every count-th value from n.
+          let logits = try model.logits(h!)
+          let k = model.configuration.codes
+          logits.data.withUnsafeBufferPointer { all in
+            positionLogits.withUnsafeMutableBufferPointer { values in
+              scratch.withUnsafeMutableBufferPointer { buffer in
+                for n in 0..<count {
+                  for c in 0..<k { values[c] = all[c * count + n] }
+                  codes[(n * height + i) * width + j] = options.draw(
+                    UnsafeBufferPointer(values), scratch: buffer, rng: &rng)
+                }
+              }
+            }
+          }
+          let chosen = (0..<count).map { codes[($0 * height + i) * width + j] }
+          input.write(try model.embed(chosen, batch: count, height: 1, width: 1), row: i, column: j)
+        }
+      }
+      return codes
+    }
+  }
+
+  /// The reference sampler: one full forward pass of the whole batch per position, as the PyTorch original does.
+  /// It draws from the generator in the same order as `sample`, so both give the same grids.
+  public func sampleByFullRecompute(
+    count: Int, height: Int, width: Int, labels: [Int]?, options: SamplingOptions = SamplingOptions(),
+    rng: inout RandomGenerator
+  ) throws -> [Int] {
+    try withoutGrad {
+      var codes = [Int](repeating: 0, count: count * height * width)
+      let k = model.configuration.codes
+      var scratch = [Float](repeating: 0, count: k)
+      var position = [Float](repeating: 0, count: k)
+      for i in 0..<height {
+        for j in 0..<width {
+          let logits = try model(codes, batch: count, height: height, width: width, labels: labels)
+          for n in 0..<count {
+            for c in 0..<k { position[c] = logits.data[((n * k + c) * height + i) * width + j] }
+            codes[(n * height + i) * width + j] = position.withUnsafeBufferPointer { values in
+              scratch.withUnsafeMutableBufferPointer { options.draw(values, scratch: $0, rng: &rng) }
+            }
+          }
+        }
+      }
+      return codes
+    }
+  }
+}
+
+/// A channel-major `[channels, batch, height, width]` buffer of the sampler, read in windows and written a row or a
+/// position at a time.
+private struct Grid {
+  let batch: Int
+  let channels: Int
+  let height: Int
+  let width: Int
+  var values: [Float]
+
+  init(batch: Int, channels: Int, height: Int, width: Int) {
+    (self.batch, self.channels, self.height, self.width) = (batch, channels, height, width)
+    values = [Float](repeating: 0, count: batch * channels * height * width)
+  }
+
+  /// The values at `rows x columns` as `[channels, batch, rows, columns]`; positions outside the grid are zeros (the
+  /// padding of the causal convolutions).
+  func window(rows: Range<Int>, columns: Range<Int>) throws -> Tensor {
+    var out = [Float](repeating: 0, count: batch * channels * rows.count * columns.count)
+    let validRows = max(rows.lowerBound, 0)..<min(rows.upperBound, height)
+    let validColumns = max(columns.lowerBound, 0)..<min(columns.upperBound, width)
+    values.withUnsafeBufferPointer { source in
+      out.withUnsafeMutableBufferPointer { target in
+        for plane in 0..<(batch * channels) {
+          for r in validRows {
+            let from = (plane * height + r) * width
+            let to = (plane * rows.count + r - rows.lowerBound) * columns.count - columns.lowerBound
+            for c in validColumns { target[to + c] = source[from + c] }
+          }
+        }
+      }
+    }
+    return try Tensor(out, shape: [channels, batch, rows.count, columns.count])
+  }
+
+  /// Copies `tensor` (`[channels, batch, r, c]`) into the grid with its top-left corner at (`row`, `column`).
+  mutating func write(_ tensor: Tensor, row: Int, column: Int) {
+    let (rows, columns) = (tensor.shape[2], tensor.shape[3])
+    tensor.data.withUnsafeBufferPointer { source in
+      values.withUnsafeMutableBufferPointer { target in
+        for plane in 0..<(batch * channels) {
+          for r in 0..<rows {
+            let from = (plane * rows + r) * columns
+            let to = (plane * height + row + r) * width + column
+            for c in 0..<columns { target[to + c] = source[from + c] }
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,43 @@
+import TensorEngine
+
+/// The architecture of a VQ-VAE: the classic PyTorch repo's flags and defaults (`--n_hiddens 128` ...).
+public struct VQVAEConfiguration: Codable, Equatable, Sendable {
+  /// Image channels (1 for MNIST-style data, 3 for CIFAR-10).
+  public var inChannels = 1
+  /// Channels of the encoder and decoder (h); the outer convolutions use h/2.
+  public var hiddens = 128
+  /// Channels inside each residual layer.
+  public var residualHiddens = 32
+  /// Residual layers in each residual stack.
+  public var residualLayers = 2
+  /// Dimension D of each codebook vector.
+  public var embeddingDim = 64
+  /// Number K of codebook vectors.
+  public var embeddings = 512
+  /// Weight of the commitment term ||z_e - sg[e]||².
+  public var beta: Float = 0.25
+
+  public init() {}
+
+  enum CodingKeys: String, CodingKey {
+    case inChannels = "in_channels"
+    case hiddens = "n_hiddens"
+    case residualHiddens = "n_residual_hiddens"
+    case residualLayers = "n_residual_layers"
+    case embeddingDim = "embedding_dim"
+    case embeddings = "n_embeddings"
+    case beta
+  }
+
+  /// Checks that every size is usable, naming the offending setting.
+  public func validate() throws {
+    let sizes = [
+      ("in_channels", inChannels), ("n_hiddens", hiddens), ("n_residual_hiddens", residualHiddens),
+      ("embedding_dim", embeddingDim), ("n_embeddings", embeddings),
+    ]
+    for (name, value) in sizes where value < 1 { throw TensorError("\(name) must be at least 1, got \(value)") }
+    guard hiddens >= 2, hiddens % 2 == 0 else { throw TensorError("n_hiddens must be even and >= 2, got \(hiddens)") }
+    guard residualLayers >= 0 else { throw TensorError("n_residual_layers must be >= 0, got \(residualLayers)") }
+    guard beta.isFinite, beta >= 0 else { throw TensorError("beta must be a non-negative number, got \(beta)") }
+  }
+}

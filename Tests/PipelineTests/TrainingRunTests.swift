@@ -1,0 +1,145 @@
+import Foundation
+import TestSupport
+import XCTest
+
+@testable import Pipeline
+
+/// The trainer on a tiny model and a synthetic image folder: resuming, divergence, and the setup errors.
+final class TrainingRunTests: XCTestCase {
+  private typealias Support = TrainingTestSupport
+  private var folder = ""
+  private var images = ""
+
+  override func setUpWithError() throws {
+    folder = try DataTestSupport.makeTemporaryFolder()
+    images = try Support.makeImageFolder(in: folder)
+  }
+
+  override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: folder) }
+
+  private func output(_ name: String) -> String { (folder as NSString).appendingPathComponent(name) }
+
+  private func trainer(
+    _ name: String, updates: Int, extra: [(TrainingConfiguration.Key, ConfigValue)] = []
+  ) throws -> Trainer {
+    try Trainer(
+      configFile: nil, overrides: Support.tinyRun(images: images, output: output(name), updates: updates, extra: extra))
+  }
+
+  /// 6 updates straight, against 3 + Ctrl-C + resume, and 3 + resume with a larger n_updates: every tensor of the
+  /// final checkpoints (weights, Adam moments, generators, data order, codebook averages) is bitwise the same. With
+  /// 44 training images and batch 8, the run crosses an epoch boundary after the interruption.
+  private func checkResumeEqualsUninterruptedRun(_ extra: [(TrainingConfiguration.Key, ConfigValue)]) throws {
+    try Support.complete(trainer("straight", updates: 6, extra: extra))
+    let expected = try Support.tensorBits(RunFolder(path: output("straight")).checkpointPath(update: nil))
+
+    let interrupted = try trainer("interrupted", updates: 6, extra: extra)
+    guard case .interrupted(3, let saved?) = try interrupted.run(stopRequested: { interrupted.update == 3 }) else {
+      return XCTFail("expected an interruption at update 3 with a checkpoint")
+    }
+    XCTAssertEqual(saved, RunFolder(path: output("interrupted")).checkpointPath(update: 3))
+    let resumed = try Trainer(configFile: nil, overrides: [], resume: output("interrupted"))
+    XCTAssertEqual(resumed.update, 3)
+    try Support.complete(resumed)
+    XCTAssertEqual(
+      try Support.tensorBits(RunFolder(path: output("interrupted")).checkpointPath(update: nil)), expected)
+
+    try Support.complete(trainer("extended", updates: 3, extra: extra))
+    let extended = try Trainer(configFile: nil, overrides: [(.updates, .integer(6))], resume: output("extended"))
+    let summary = try Support.complete(extended)
+    XCTAssertEqual(summary.updates, 6)
+    XCTAssertEqual(try Support.tensorBits(summary.checkpointPath), expected)
+
+    // Each training line appears once; the partial interval cut off at update 3 is not logged.
+    let records = try MetricsLog<MetricsRecord>(
+      path: RunFolder(path: output("interrupted")).metricsPath, keepingThrough: 6
+    ).records
+    XCTAssertEqual(records.filter { $0.split == "train" }.map(\.update), [2, 4, 6])
+    for name in ["straight", "interrupted", "extended"] {
+      try FileManager.default.removeItem(atPath: output(name))
+    }
+  }
+
+  func testResumeEqualsUninterruptedRunOfTheClassicRecipe() throws {
+    try checkResumeEqualsUninterruptedRun([
+      (.codebookUpdate, .string("loss")), (.codebookInit, .string("uniform")), (.deadCodeThreshold, .number(0)),
+    ])
+  }
+
+  func testResumeEqualsUninterruptedRunWithEMAKMeansAndRestarts() throws {
+    try checkResumeEqualsUninterruptedRun([(.deadCodeThreshold, .number(0.9))])
+  }
+
+  func testNonFiniteLossStopsAndKeepsTheLastGoodCheckpoint() throws {
+    // A step of 1e30 leaves finite but enormous weights, whose next forward pass overflows.
+    let run = try trainer("nan", updates: 6, extra: [(.learningRate, .number(1e30)), (.saveEvery, .integer(1))])
+    let runFolder = run.folder
+    DataTestSupport.assertThrows(["update 2:", "not a finite number", "vqvae-1.safetensors", "--learning-rate"]) {
+      _ = try run.run()
+    }
+    let names = try FileManager.default.contentsOfDirectory(atPath: runFolder.checkpointsPath)
+    XCTAssertEqual(names, ["vqvae-1.safetensors"], "nothing saved after the last good update")
+    let (_, checkpoint) = try RunFolder.open(resuming: runFolder.path)
+    XCTAssertEqual(checkpoint.update, 1)
+    XCTAssertTrue(
+      try SafeTensors.read(contentsOf: checkpoint.path).floats("decoder.inverse_conv_stack.4.bias")
+        .allSatisfy(\.isFinite))
+  }
+
+  func testResumeWithAnotherModelIsRejectedWithoutWriting() throws {
+    try Support.complete(trainer("run", updates: 2))
+    let runFolder = RunFolder(path: output("run"))
+    let configBefore = try String(contentsOfFile: runFolder.configPath, encoding: .utf8)
+    DataTestSupport.assertThrows(["--resume", "n_hiddens 8 (not 16)", "n_embeddings 16 (not 32)"]) {
+      _ = try Trainer(
+        configFile: nil, overrides: [(.hiddens, .integer(16)), (.embeddings, .integer(32)), (.updates, .integer(4))],
+        resume: runFolder.path)
+    }
+    DataTestSupport.assertThrows(["already done 2 of n_updates 2", "--n-updates"]) {
+      _ = try Trainer(configFile: nil, overrides: [], resume: runFolder.path)
+    }
+    DataTestSupport.assertThrows(["--output-dir cannot be combined with --resume"]) {
+      _ = try Trainer(configFile: nil, overrides: [(.outputDir, .string("/tmp/elsewhere"))], resume: runFolder.path)
+    }
+    DataTestSupport.assertThrows(["data order covers 44 images", "has 10"]) {
+      _ = try Trainer(
+        configFile: nil, overrides: [(.updates, .integer(4)), (.trainLimit, .integer(10))], resume: runFolder.path)
+    }
+    DataTestSupport.assertThrows(["not a run folder"]) {
+      _ = try Trainer(configFile: nil, overrides: [], resume: images)
+    }
+    XCTAssertEqual(try String(contentsOfFile: runFolder.configPath, encoding: .utf8), configBefore)
+  }
+
+  func testUnusableOutputFoldersAreRejected() throws {
+    let file = output("a-file")
+    try "x".write(toFile: file, atomically: true, encoding: .utf8)
+    DataTestSupport.assertThrows(["cannot create the output folder \(file)/run"]) {
+      _ = try Trainer(configFile: nil, overrides: Support.tinyRun(images: images, output: file + "/run", updates: 1))
+    }
+    DataTestSupport.assertThrows(["output folder \(images) is not empty"]) {
+      _ = try Trainer(configFile: nil, overrides: Support.tinyRun(images: images, output: images, updates: 1))
+    }
+  }
+
+  func testImagesOtherThan32x32AreRejected() throws {
+    let small = output("small")
+    try FileManager.default.createDirectory(atPath: small, withIntermediateDirectories: true)
+    for n in 0..<4 {
+      try writePNG(
+        path: small + "/\(n).png", pixels: DataTestSupport.bytes(256, seed: UInt64(n)), width: 16, height: 16,
+        channels: 1)
+    }
+    DataTestSupport.assertThrows(["FOLDER in \(small)", "training images are 16x16", "32x32"]) {
+      _ = try Trainer(configFile: nil, overrides: Support.tinyRun(images: small, output: output("out"), updates: 1))
+    }
+    XCTAssertFalse(FileManager.default.fileExists(atPath: output("out")), "nothing written")
+  }
+
+  func testStopSignalRecordsTheSignal() {
+    StopSignal.install()
+    raise(SIGTERM)
+    XCTAssertEqual(StopSignal.pending, SIGTERM)
+    _ = signal(SIGINT, SIG_DFL)  // so that Ctrl-C ends the test process at once again
+  }
+}
