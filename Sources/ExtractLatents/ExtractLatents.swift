@@ -10,7 +10,7 @@ struct ExtractLatents: ParsableCommand {
     commandName: "extract-latents",
     abstract: "Encode every train and test image with a trained VQ-VAE; save the code-index grids (LATENT_BLOCK).",
     discussion: """
-      Writes train_indices.npy and test_indices.npy (int64, shape (N, 8, 8) for 32x32 images), train_labels.npy \
+      Writes train_indices.npy and test_indices.npy (int64, shape (N, H, W): the latent grid, 8x8 for 32x32 images with downsamples 2), train_labels.npy \
       and test_labels.npy (int64, (N,)) and latents.json (K, grid shape, dataset, counts, the checkpoint and its \
       SHA-256, codes used, per-code histogram). numpy.load reads the .npy files with no flags. gated-pixelcnn \
       --dataset LATENT_BLOCK learns the prior from them.

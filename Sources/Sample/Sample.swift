@@ -56,7 +56,8 @@ struct Sample: ParsableCommand {
   @Option(
     name: .dashedAndUnderscored("save_indices"),
     help: ArgumentHelp(
-      "Also save the sampled code grids as an int64 .npy (N, 8, 8) (default: no).", valueName: "file.npy"))
+      "Also save the sampled code grids as an int64 .npy (N, H, W), H x W the prior's latent grid (default: no).",
+      valueName: "file.npy"))
   var saveIndices: String?
 
   /// Rows and columns of `--grid`.
@@ -98,11 +99,15 @@ struct Sample: ParsableCommand {
     let start = DispatchTime.now().uptimeNanoseconds
     let samples = try SampleGrid(
       prior: try priorCheckpoint.model(), vqvae: model, rows: rows, columns: columns, fixedClass: fixedClass,
-      options: SamplingOptions(temperature: temperature, topK: topK), seed: seed)
+      options: SamplingOptions(temperature: temperature, topK: topK), seed: seed, grid: priorCheckpoint.grid)
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
     let path = out ?? (run.path as NSString).appendingPathComponent("samples.png")
     try samples.image.write(to: path)
-    if let saveIndices { try NPY.write(samples.indices, shape: [rows * columns, 8, 8], to: saveIndices) }
+    if let saveIndices {
+      try NPY.write(
+        samples.indices, shape: [rows * columns, priorCheckpoint.grid.height, priorCheckpoint.grid.width],
+        to: saveIndices)
+    }
 
     let classes = samples.labels.map { labels in
       let rowClasses = stride(from: 0, to: labels.count, by: columns).map { String(labels[$0]) }

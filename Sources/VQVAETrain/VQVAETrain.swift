@@ -184,7 +184,7 @@ struct VQVAETrain: ParsableCommand {
     let model = settings.model
     print(
       "vqvae-train: \(settings.dataset.rawValue) from \(settings.dataDir ?? "?"): \(data.train.count) training and "
-        + "\(data.test.count) test images of \(data.train.channels)x32x32, pixel variance "
+        + "\(data.test.count) test images of \(data.train.channels)x\(data.train.height)x\(data.train.width), pixel variance "
         + String(format: "%.4f", data.variance))
     print(
       "model: \(trainer.model.parameterCount) parameters (n_hiddens \(model.hiddens), K \(model.embeddings) x D "

@@ -83,18 +83,20 @@ final class PriorTrainingTests: XCTestCase {
     XCTAssertEqual(checkpoint.update, 90)
     XCTAssertEqual(checkpoint.vqvaeCheckpoint, "\(run)/checkpoints/vqvae.safetensors")
     XCTAssertEqual(checkpoint.latents, "\(run)/latents")
+    XCTAssertEqual([checkpoint.grid.height, checkpoint.grid.width], [8, 8])
     let reloaded = try checkpoint.model()
     let grids = Array(trainer.latents.test.indices.prefix(2 * 64))
     XCTAssertEqual(
       try withoutGrad { try reloaded(grids, batch: 2, height: 8, width: 8, labels: nil).data },
       try withoutGrad { try trainer.model(grids, batch: 2, height: 8, width: 8, labels: nil).data })
     let vqvae = try TrainingCheckpoint(contentsOf: "\(run)/checkpoints/vqvae.safetensors").model()
-    let first = try SampleGrid(prior: reloaded, vqvae: vqvae, rows: 2, columns: 3, seed: 5)
-    let second = try SampleGrid(prior: reloaded, vqvae: vqvae, rows: 2, columns: 3, seed: 5)
+    let first = try SampleGrid(prior: reloaded, vqvae: vqvae, rows: 2, columns: 3, seed: 5, grid: checkpoint.grid)
+    let second = try SampleGrid(prior: reloaded, vqvae: vqvae, rows: 2, columns: 3, seed: 5, grid: checkpoint.grid)
     XCTAssertEqual(first.image.pixels, second.image.pixels, "same seed, same picture")
     XCTAssertEqual([first.image.width, first.image.height], [3 * 34 + 2, 2 * 34 + 2])
     DataTestSupport.assertThrows(["--class 1: the prior is not class-conditional"]) {
-      _ = try SampleGrid(prior: reloaded, vqvae: vqvae, rows: 1, columns: 1, fixedClass: 1, seed: 0)
+      _ = try SampleGrid(
+        prior: reloaded, vqvae: vqvae, rows: 1, columns: 1, fixedClass: 1, seed: 0, grid: checkpoint.grid)
     }
   }
 

@@ -122,18 +122,32 @@ final class TrainingRunTests: XCTestCase {
     }
   }
 
-  func testImagesOtherThan32x32AreRejected() throws {
-    let small = output("small")
-    try FileManager.default.createDirectory(atPath: small, withIntermediateDirectories: true)
-    for n in 0..<4 {
-      try writePNG(
-        path: small + "/\(n).png", pixels: DataTestSupport.bytes(256, seed: UInt64(n)), width: 16, height: 16,
-        channels: 1)
+  func testImageSidesOutsideTheRangeOrNotHalvingAreRejected() throws {
+    func folder(_ name: String, side: Int) throws -> String {
+      let path = output(name)
+      try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+      for n in 0..<4 {
+        try writePNG(
+          path: path + "/\(n).png", pixels: DataTestSupport.bytes(side * side, seed: UInt64(n)), width: side,
+          height: side, channels: 1)
+      }
+      return path
     }
-    DataTestSupport.assertThrows(["FOLDER in \(small)", "training images are 16x16", "32x32"]) {
+    let small = try folder("small", side: 12)
+    DataTestSupport.assertThrows(["FOLDER in \(small)", "training images are 12x12", "16...256"]) {
       _ = try Trainer(configFile: nil, overrides: Support.tinyRun(images: small, output: output("out"), updates: 1))
     }
+    let twenty = try folder("twenty", side: 20)
+    DataTestSupport.assertThrows(["training images are 20x20", "multiple of 8", "downsamples 3"]) {
+      _ = try Trainer(
+        configFile: nil,
+        overrides: Support.tinyRun(images: twenty, output: output("out"), updates: 1) + [(.downsamples, .integer(3))])
+    }
     XCTAssertFalse(FileManager.default.fileExists(atPath: output("out")), "nothing written")
+    // 20x20 halves twice: a 5x5 grid.
+    let trainer = try Trainer(
+      configFile: nil, overrides: Support.tinyRun(images: twenty, output: output("five"), updates: 1))
+    XCTAssertEqual(try trainer.model.encode(Tensor(zeros: [1, 1, 20, 20])).shape.suffix(2), [5, 5])
   }
 
   func testStopSignalRecordsTheSignal() {

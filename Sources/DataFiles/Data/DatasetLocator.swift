@@ -22,22 +22,36 @@ public enum DatasetName: String, CaseIterable, Sendable {
   }
 }
 
+/// How a dataset's images are shaped as they load.
+public struct ImageShaping: Equatable, Sendable {
+  /// Zero-pad MNIST-style 28x28 images to 32x32 (as the classic repo does); false keeps 28x28.
+  public var pad = true
+  /// FOLDER images: centre-crop each to a square and area-resize it to `size x size` (nil: keep the files' size,
+  /// which must then be the same for all).
+  public var size: Int?
+
+  public init(pad: Bool = true, size: Int? = nil) { (self.pad, self.size) = (pad, size) }
+}
+
 /// Loads the train and test splits of a dataset from `dataDir` (or the dataset's default directory).
 ///
-/// MNIST-style images are zero-padded from 28x28 to 32x32. IDX files may be raw or gzipped and may sit in
-/// `dataDir`, `dataDir/raw` or torchvision's `dataDir/MNIST/raw` (`FashionMNIST/raw`). CIFAR-10 reads the
-/// binary batches from `dataDir` or `dataDir/cifar-10-batches-bin`; FOLDER is described at `ImageFolder`.
-public func loadDataset(_ name: DatasetName, dataDir: String?) throws -> (train: ImageDataset, test: ImageDataset) {
+/// MNIST-style images are zero-padded from 28x28 to 32x32 unless `shaping.pad` is off. IDX files may be raw or
+/// gzipped and may sit in `dataDir`, `dataDir/raw` or torchvision's `dataDir/MNIST/raw` (`FashionMNIST/raw`).
+/// CIFAR-10 reads the binary batches from `dataDir` or `dataDir/cifar-10-batches-bin`; FOLDER is described at
+/// `ImageFolder`, and `shaping.size` crops and resizes its images.
+public func loadDataset(
+  _ name: DatasetName, dataDir: String?, shaping: ImageShaping = ImageShaping()
+) throws -> (train: ImageDataset, test: ImageDataset) {
   let dir = dataDir ?? name.defaultDataDirectory
   switch name {
   case .fashionMNIST:
     return try loadIDXSplits(
-      dir, torchvisionFolder: "FashionMNIST", dataset: "Fashion-MNIST",
+      dir, pad: shaping.pad, torchvisionFolder: "FashionMNIST", dataset: "Fashion-MNIST",
       howToGet: "install it with `apt-get install dataset-fashion-mnist` (files go to /usr/share/datasets/"
         + "fashion-mnist) or download the four IDX .gz files from github.com/zalandoresearch/fashion-mnist")
   case .mnist:
     return try loadIDXSplits(
-      dir, torchvisionFolder: "MNIST", dataset: "MNIST",
+      dir, pad: shaping.pad, torchvisionFolder: "MNIST", dataset: "MNIST",
       howToGet: "download the MNIST IDX files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
         + "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz), e.g. with torchvision.datasets.MNIST(root, "
         + "download=True), and pass their folder as the data directory")
@@ -58,13 +72,13 @@ public func loadDataset(_ name: DatasetName, dataDir: String?) throws -> (train:
     let paths = names.map { (found as NSString).appendingPathComponent($0) }
     return try (CIFAR10.load(batches: Array(paths.prefix(5))), CIFAR10.load(batches: [paths[5]]))
   case .folder:
-    return try ImageFolder.loadSplits(dir)
+    return try ImageFolder.loadSplits(dir, size: shaping.size)
   }
 }
 
-/// Finds the four MNIST-style IDX files under `dir` and loads them padded to 32x32.
+/// Finds the four MNIST-style IDX files under `dir` and loads them, padded to 32x32 when `pad` is set.
 private func loadIDXSplits(
-  _ dir: String, torchvisionFolder: String, dataset: String, howToGet: String
+  _ dir: String, pad: Bool, torchvisionFolder: String, dataset: String, howToGet: String
 ) throws -> (train: ImageDataset, test: ImageDataset) {
   let folders = [dir, "\(dir)/raw", "\(dir)/\(torchvisionFolder)/raw"]
   func locate(_ base: String) throws -> String {
@@ -77,7 +91,10 @@ private func loadIDXSplits(
     let looked = folders.joined(separator: ", ")
     throw DatasetError(dir, "\(dataset) file \(base)[.gz] not found; looked in \(looked). To get it, \(howToGet)")
   }
-  let train = try IDX.load(images: locate("train-images-idx3-ubyte"), labels: locate("train-labels-idx1-ubyte"))
-  let test = try IDX.load(images: locate("t10k-images-idx3-ubyte"), labels: locate("t10k-labels-idx1-ubyte"))
+  let padTo = pad ? 32 : nil
+  let train = try IDX.load(
+    images: locate("train-images-idx3-ubyte"), labels: locate("train-labels-idx1-ubyte"), padTo: padTo)
+  let test = try IDX.load(
+    images: locate("t10k-images-idx3-ubyte"), labels: locate("t10k-labels-idx1-ubyte"), padTo: padTo)
   return (train, test)
 }

@@ -8,15 +8,17 @@ import TensorEngine
 public enum ImageFolder {
   /// Loads a train and a test split: the `train/` and `test/` subfolders when `dir` has both, otherwise the
   /// sorted files of `dir` with the last 10% (at least 1) held out as the test split.
-  public static func loadSplits(_ dir: String) throws -> (train: ImageDataset, test: ImageDataset) {
+  /// - Parameter size: centre-crop each image to a square and area-resize it to `size x size`; nil keeps the
+  ///   files' size, which must then be the same for all.
+  public static func loadSplits(_ dir: String, size: Int? = nil) throws -> (train: ImageDataset, test: ImageDataset) {
     let trainDir = (dir as NSString).appendingPathComponent("train")
     let testDir = (dir as NSString).appendingPathComponent("test")
     if isDirectory(trainDir) && isDirectory(testDir) {
       let train = try listing(trainDir)
       let test = try listing(testDir, classNames: train.classNames)
       // One channel count for both splits, so that a model sees the same input layout.
-      let channels = try max(channelCount(train), channelCount(test))
-      return try (decode(train, channels: channels), decode(test, channels: channels))
+      let channels = try max(channelCount(train, sameSize: size == nil), channelCount(test, sameSize: size == nil))
+      return try (decode(train, channels: channels, size: size), decode(test, channels: channels, size: size))
     }
     let all = try listing(dir)
     guard all.files.count >= 2 else {
@@ -24,16 +26,16 @@ public enum ImageFolder {
     }
     let held = max(1, all.files.count / 10)
     let cut = all.files.count - held
-    let channels = try channelCount(all)
+    let channels = try channelCount(all, sameSize: size == nil)
     let train = Listing(dir: dir, files: Array(all.files[..<cut]), classNames: all.classNames)
     let test = Listing(dir: dir, files: Array(all.files[cut...]), classNames: all.classNames)
-    return try (decode(train, channels: channels), decode(test, channels: channels))
+    return try (decode(train, channels: channels, size: size), decode(test, channels: channels, size: size))
   }
 
-  /// Loads every PNG of `dir` (or of its class subfolders) as one dataset.
-  public static func load(_ dir: String) throws -> ImageDataset {
+  /// Loads every PNG of `dir` (or of its class subfolders) as one dataset; `size` as in `loadSplits`.
+  public static func load(_ dir: String, size: Int? = nil) throws -> ImageDataset {
     let all = try listing(dir)
-    return try decode(all, channels: channelCount(all))
+    return try decode(all, channels: channelCount(all, sameSize: size == nil), size: size)
   }
 
   /// The PNG files found in a folder, with their class indices (empty when unlabeled).
@@ -71,13 +73,14 @@ public enum ImageFolder {
     return Listing(dir: dir, files: files, classNames: classNames)
   }
 
-  /// Checks that all files share the first one's size; returns 3 if any file is colour, else 1.
-  static func channelCount(_ listing: Listing) throws -> Int {
+  /// Returns 3 if any file is colour, else 1; checks that all files share the first one's size when `sameSize`.
+  static func channelCount(_ listing: Listing, sameSize: Bool) throws -> Int {
     var channels = 1
     var first: (path: String, width: Int, height: Int)?
     for (path, _) in listing.files {
       let header = try readHeader(path)
       channels = max(channels, header.channels)
+      guard sameSize else { continue }
       guard let reference = first else {
         first = (path, header.width, header.height)
         continue
@@ -92,16 +95,23 @@ public enum ImageFolder {
     return channels
   }
 
-  /// Decodes the listed files into one NCHW dataset with `channels` channels (libpng turns gray into RGB).
-  static func decode(_ listing: Listing, channels: Int) throws -> ImageDataset {
+  /// Decodes the listed files into one NCHW dataset with `channels` channels (libpng turns gray into RGB), each
+  /// cropped and resized to `size x size` when `size` is set.
+  static func decode(_ listing: Listing, channels: Int, size: Int?) throws -> ImageDataset {
     guard let firstPath = listing.files.first?.path else { throw DatasetError(listing.dir, "no PNG files") }
-    let (width, height, _) = try readHeader(firstPath)
+    var (width, height) = (size ?? 0, size ?? 0)
+    if size == nil { (width, height, _) = try readHeader(firstPath) }
     let plane = width * height
     var pixels = [UInt8](repeating: 0, count: listing.files.count * channels * plane)
     for (n, file) in listing.files.enumerated() {
-      let image: (pixels: [UInt8], width: Int, height: Int, channels: Int)
+      var image: (pixels: [UInt8], width: Int, height: Int, channels: Int)
       do { image = try readPNG(path: file.path, channels: channels) } catch let error as PNGError {
         throw DatasetError(file.path, error.reason)
+      }
+      if let size {
+        image.pixels = AreaResize.squared(
+          image.pixels, width: image.width, height: image.height, channels: channels, size: size)
+        (image.width, image.height) = (size, size)
       }
       guard image.width == width && image.height == height else {
         throw DatasetError(file.path, "is \(image.width)x\(image.height) but \(firstPath) is \(width)x\(height)")

@@ -16,6 +16,8 @@ public struct VQVAEConfiguration: Codable, Equatable, Sendable {
   public var embeddings = 512
   /// Weight of the commitment term ||z_e - sg[e]||².
   public var beta: Float = 0.25
+  /// Stride-2 stages in the encoder (and the decoder): the latent grid is the image divided by 2^downsamples.
+  public var downsamples = 2
 
   public init() {}
 
@@ -27,6 +29,12 @@ public struct VQVAEConfiguration: Codable, Equatable, Sendable {
     case embeddingDim = "embedding_dim"
     case embeddings = "n_embeddings"
     case beta
+    case downsamples
+  }
+
+  /// The latent grid of an image of `height x width`: each side divided by 2^downsamples.
+  public func latentGrid(height: Int, width: Int) -> (height: Int, width: Int) {
+    (height >> downsamples, width >> downsamples)
   }
 
   /// Checks that every size is usable, naming the offending setting.
@@ -37,6 +45,9 @@ public struct VQVAEConfiguration: Codable, Equatable, Sendable {
     ]
     for (name, value) in sizes where value < 1 { throw TensorError("\(name) must be at least 1, got \(value)") }
     guard hiddens >= 2, hiddens % 2 == 0 else { throw TensorError("n_hiddens must be even and >= 2, got \(hiddens)") }
+    guard (1...6).contains(downsamples) else {
+      throw TensorError("downsamples must be in 1...6, got \(downsamples)")
+    }
     guard residualLayers >= 0 else { throw TensorError("n_residual_layers must be >= 0, got \(residualLayers)") }
     guard beta.isFinite, beta >= 0 else { throw TensorError("beta must be a non-negative number, got \(beta)") }
   }

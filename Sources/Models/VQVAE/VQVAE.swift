@@ -24,10 +24,19 @@ public final class VQVAE: Module {
       + prefixed("vector_quantization", quantizer.namedParameters) + prefixed("decoder", decoder.namedParameters)
   }
 
-  /// The encoder's continuous output z_e of NCHW images `[B, C, H, W]`, channel-major: `[D, B, H/4, W/4]`.
+  /// The encoder's continuous output z_e of NCHW images `[B, C, H, W]`, channel-major: `[D, B, h, w]` with the
+  /// latent grid `h x w` of `configuration.latentGrid`.
   public func encode(_ images: Tensor) throws -> Tensor {
     guard images.rank == 4, images.shape[1] == configuration.inChannels else {
       throw TensorError("VQVAE: expected [B, \(configuration.inChannels), H, W] images, got \(images.shape)")
+    }
+    let factor = 1 << configuration.downsamples
+    guard images.shape[2] % factor == 0, images.shape[3] % factor == 0, images.shape[2] >= factor,
+      images.shape[3] >= factor
+    else {
+      throw TensorError(
+        "VQVAE: \(images.shape[2])x\(images.shape[3]) images do not halve \(configuration.downsamples) times "
+          + "(downsamples); each side must be a multiple of \(factor)")
     }
     return try preQuantization(try encoder(try images.swappingFirstTwoAxes()))
   }
@@ -47,7 +56,7 @@ public final class VQVAE: Module {
     return (try reconstructionError + quantization.loss, reconstructionError, reconstruction, quantization)
   }
 
-  /// The code-index grid of each image (no gradients recorded), `[B · H/4 · W/4]` row-major.
+  /// The code-index grid of each image (no gradients recorded), `[B · h · w]` row-major.
   public func encodeIndices(_ images: Tensor) throws -> [Int] {
     try withoutGrad {
       let z = try encode(images)

@@ -50,11 +50,11 @@ public final class LatentExtractor {
     // The run's own folder when it is the run's dataset; otherwise that dataset's default place.
     self.dataDir =
       dataDir ?? (dataset == trained.dataset ? trained.dataDir : nil) ?? dataset.defaultDataDirectory
-    var settings = TrainingConfiguration()
-    settings.dataset = dataset
-    settings.dataDir = self.dataDir
-    settings.trainLimit = trainLimit
-    settings.testLimit = testLimit
+    // The run's own shaping (padding, crop and resize) and grid, so that the images are the ones it trained on.
+    var settings = trained
+    (settings.dataset, settings.dataDir) = (dataset, self.dataDir)
+    (settings.trainLimit, settings.testLimit) = (trainLimit, testLimit)
+    if dataset != .folder { settings.shaping.size = nil }
     data = try TrainingData.load(settings)
     guard data.train.channels == trained.model.inChannels else {
       throw TrainingError(
@@ -77,7 +77,7 @@ public final class LatentExtractor {
   public func run() throws -> LatentBlock {
     let train = try encode(data.train, split: "train")
     let test = try encode(data.test, split: "test")
-    let (height, width) = (data.train.height / 4, data.train.width / 4)
+    let (height, width) = model.configuration.latentGrid(height: data.train.height, width: data.train.width)
     let block = try LatentBlock(
       train: train, test: test, codebookSize: model.configuration.embeddings, height: height, width: width,
       classCount: data.train.labels.isEmpty ? 0 : data.train.classCount, dataset: dataset.rawValue,
@@ -94,7 +94,8 @@ public final class LatentExtractor {
   /// The code-index grids of every image of `images`, in order, encoded in batches with gradients off.
   public func encode(_ images: ImageDataset, split: String) throws -> LatentSplit {
     var indices: [Int] = []
-    indices.reserveCapacity(images.count * images.height * images.width / 16)
+    let grid = model.configuration.latentGrid(height: images.height, width: images.width)
+    indices.reserveCapacity(images.count * grid.height * grid.width)
     let start = DispatchTime.now().uptimeNanoseconds
     let input = Tensor(zeros: [batchSize, images.channels, images.height, images.width])
     for first in stride(from: 0, to: images.count, by: batchSize) {

@@ -1,7 +1,8 @@
 import Foundation
 
 /// A prior's weights as one safetensors file, under the classic repo's `GatedPixelCNN` names, with its architecture
-/// in `__metadata__` (`n_embeddings`, `dim`, `n_layers`, `n_classes`, `head_hidden`), the `update`, the LATENT_BLOCK
+/// in `__metadata__` (`n_embeddings`, `dim`, `n_layers`, `n_classes`, `head_hidden`), the latent grid it models
+/// (`grid_height`, `grid_width`; 8x8 for files written before they were recorded), the `update`, the LATENT_BLOCK
 /// it learnt from (`latents`) and the VQ-VAE checkpoint that made those latents (`vqvae_checkpoint`), so that
 /// `sample` can decode its samples with no other flag.
 public struct PriorCheckpoint: Sendable {
@@ -9,6 +10,8 @@ public struct PriorCheckpoint: Sendable {
   public let path: String
   /// The architecture.
   public let configuration: PriorConfiguration
+  /// The latent grid it models.
+  public let grid: (height: Int, width: Int)
   /// Updates done when it was saved.
   public let update: Int
   /// The LATENT_BLOCK folder it learnt from, if recorded.
@@ -20,12 +23,14 @@ public struct PriorCheckpoint: Sendable {
   /// Writes `model`'s weights and the metadata atomically.
   /// - Throws: `TrainingError` if the file cannot be written.
   public static func write(
-    _ model: GatedPixelCNN, to path: String, update: Int, latents: String?, vqvaeCheckpoint: String?
+    _ model: GatedPixelCNN, to path: String, grid: (height: Int, width: Int), update: Int, latents: String?,
+    vqvaeCheckpoint: String?
   ) throws {
     let c = model.configuration
     var metadata = [
       "model": "gated_pixelcnn", "n_embeddings": "\(c.codes)", "dim": "\(c.dim)", "n_layers": "\(c.layers)",
       "n_classes": "\(c.classes)", "head_hidden": "\(c.headHidden)", "update": "\(update)",
+      "grid_height": "\(grid.height)", "grid_width": "\(grid.width)",
     ]
     metadata["latents"] = latents
     metadata["vqvae_checkpoint"] = vqvaeCheckpoint
@@ -43,7 +48,8 @@ public struct PriorCheckpoint: Sendable {
       throw TrainingError("cannot read the prior checkpoint: \(error)")
     }
     let meta = file.metadata
-    func integer(_ key: String) throws -> Int {
+    func integer(_ key: String, absent: Int? = nil) throws -> Int {
+      if meta[key] == nil, let absent { return absent }
       guard let text = meta[key], let value = Int(text), value >= 0 else {
         throw TrainingError("\(path): not a gated-pixelcnn checkpoint (its __metadata__ lacks a valid '\(key)')")
       }
@@ -55,6 +61,8 @@ public struct PriorCheckpoint: Sendable {
     guard configuration.codes >= 1, configuration.dim >= 1, configuration.layers >= 1 else {
       throw TrainingError("\(path): the recorded architecture has a zero size")
     }
+    grid = (try integer("grid_height", absent: 8), try integer("grid_width", absent: 8))
+    guard grid.height >= 1, grid.width >= 1 else { throw TrainingError("\(path): the recorded grid has a zero side") }
     update = try integer("update")
     (self.path, latents, vqvaeCheckpoint) = (path, meta["latents"], meta["vqvae_checkpoint"])
   }

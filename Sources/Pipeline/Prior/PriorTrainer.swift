@@ -134,7 +134,8 @@ public final class PriorTrainer {
     var lastCheckpoint: (path: String, update: Int)?
     func save(_ path: String) throws {
       try PriorCheckpoint.write(
-        model, to: path, update: update, latents: latentsPath, vqvaeCheckpoint: latents.checkpoint)
+        model, to: path, grid: (latents.height, latents.width), update: update, latents: latentsPath,
+        vqvaeCheckpoint: latents.checkpoint)
       lastCheckpoint = (path, update)
     }
 
@@ -226,7 +227,9 @@ public final class PriorTrainer {
       return nil
     }
     let vqvae = try TrainingCheckpoint(contentsOf: checkpoint).model()
-    let grid = try SampleGrid(prior: model, vqvae: vqvae, rows: 10, columns: 10, seed: UInt64(configuration.seed))
+    let grid = try SampleGrid(
+      prior: model, vqvae: vqvae, rows: 10, columns: 10, seed: UInt64(configuration.seed),
+      grid: (latents.height, latents.width))
     try grid.image.write(to: folder.samplesPath)
     return folder.samplesPath
   }

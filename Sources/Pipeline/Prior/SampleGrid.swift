@@ -7,7 +7,7 @@ public struct SampleGrid {
   /// The decoded images, `rows x columns`, in torchvision's `make_grid` layout.
   public let image: ImageGrid
 
-  /// Samples `rows · columns` grids of `height x width` codes and decodes them.
+  /// Samples `rows · columns` latent grids of `grid` codes and decodes them.
   /// - Parameters:
   ///   - fixedClass: the class of every image; nil gives a conditional prior's rows the classes in turn (row r shows
   ///     class r mod classes).
@@ -15,8 +15,9 @@ public struct SampleGrid {
   /// - Throws: `TrainingError` if the prior and the VQ-VAE disagree on K or the class is out of range.
   public init(
     prior: GatedPixelCNN, vqvae: VQVAE, rows: Int, columns: Int, fixedClass: Int? = nil,
-    options: SamplingOptions = SamplingOptions(), seed: UInt64, height: Int = 8, width: Int = 8
+    options: SamplingOptions = SamplingOptions(), seed: UInt64, grid: (height: Int, width: Int)
   ) throws {
+    let (height, width) = grid
     let classes = prior.configuration.classes
     guard prior.configuration.codes == vqvae.configuration.embeddings else {
       throw TrainingError(

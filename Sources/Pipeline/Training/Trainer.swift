@@ -153,7 +153,7 @@ public final class Trainer {
       update = 0
       earlierWallSeconds = 0
     }
-    let fields = configuration.fields + data.fields
+    let fields = configuration.fields + data.fields(downsamples: configuration.model.downsamples)
     configurationJSON = JSONText.object(fields)
     try JSONText.write(JSONText.object(fields, pretty: true), to: folder.configPath)
     metrics = try MetricsLog(path: folder.metricsPath, keepingThrough: checkpoint?.update)
@@ -268,7 +268,8 @@ public final class Trainer {
   /// codebook's generator) to give about 20 outputs per code.
   private func initializeCodebookByKMeans() throws {
     let train = data.train
-    let perImage = (train.height / 4) * (train.width / 4)
+    let grid = configuration.model.latentGrid(height: train.height, width: train.width)
+    let perImage = grid.height * grid.width
     let wanted = min(
       train.count, max(configuration.batchSize, (20 * configuration.model.embeddings + perImage - 1) / perImage))
     let chosen = Array(codebookRNG.permutation(train.count).prefix(wanted))
@@ -293,7 +294,8 @@ public final class Trainer {
   /// Checks that k-means has enough encoder outputs (one per latent position of the training images) for K codes.
   /// - Throws: `TrainingError` naming the flag.
   static func checkCodebookStart(_ configuration: TrainingConfiguration, _ data: TrainingData) throws {
-    let outputs = data.train.count * (data.train.height / 4) * (data.train.width / 4)
+    let grid = configuration.model.latentGrid(height: data.train.height, width: data.train.width)
+    let outputs = data.train.count * grid.height * grid.width
     let codes = configuration.model.embeddings
     guard configuration.codebook.initialization != .kmeans || outputs >= codes else {
       throw TrainingError(

@@ -30,13 +30,16 @@ public struct TrainingConfiguration: KeyedConfiguration, Sendable {
     case emaDecay = "ema_decay"
     case codebookInit = "codebook_init"
     case deadCodeThreshold = "dead_code_threshold"
+    case downsamples
+    case pad
+    case imageSize = "image_size"
   }
 
   /// Keys that a saved `config.json` records about the run but that are not settings: accepted and skipped, so a
   /// run's `config.json` can be passed back as `--config`. (`in_channels` comes from the data.)
   /// A pipeline config's `"prior"` object is gated-pixelcnn's, skipped here too.
   static let recordedKeys: Set<String> = [
-    "in_channels", "optimizer", "train_count", "test_count", "data_variance", "prior",
+    "in_channels", "optimizer", "train_count", "test_count", "data_variance", "image_shape", "latent_grid", "prior",
   ]
 
   /// The dataset to train on.
@@ -71,6 +74,8 @@ public struct TrainingConfiguration: KeyedConfiguration, Sendable {
   /// How the codebook learns and is kept in use (EMA, k-means start, dead-code restarts; the classic recipe is
   /// `CodebookSettings()`).
   public var codebook = CodebookSettings.recommended
+  /// How the images are shaped as they load (MNIST padding, FOLDER crop and resize).
+  public var shaping = ImageShaping()
   /// Where each key that is not at its default was last set.
   public private(set) var origins: [Key: ConfigOrigin] = [:]
 
@@ -111,6 +116,9 @@ public struct TrainingConfiguration: KeyedConfiguration, Sendable {
     case .emaDecay: codebook.emaDecay = try value.float(name)
     case .codebookInit: codebook.initialization = try value.choice(name, of: CodebookSettings.Initialization.self)
     case .deadCodeThreshold: codebook.deadCodeThreshold = try value.float(name)
+    case .downsamples: model.downsamples = try value.integer(name)
+    case .pad: shaping.pad = try value.boolean(name)
+    case .imageSize: shaping.size = try value.optionalInteger(name)
     }
     origins[key] = origin
   }
@@ -151,6 +159,12 @@ public struct TrainingConfiguration: KeyedConfiguration, Sendable {
     for (key, value) in [(Key.evalBatches, evalBatches), (.trainLimit, trainLimit), (.testLimit, testLimit)] {
       if let value { try require(value >= 1, key, "at least 1 when set", value) }
     }
+    try require((1...6).contains(model.downsamples), .downsamples, "in 1...6", model.downsamples)
+    if let size = shaping.size {
+      try require((16...256).contains(size), .imageSize, "in 16...256", size)
+      try require(
+        dataset == .folder, .imageSize, "unset for \(dataset.rawValue) (it crops and resizes FOLDER images)", size)
+    }
     try require(learningRate.isFinite && learningRate > 0, .learningRate, "a positive number", learningRate)
     try require(model.beta.isFinite && model.beta >= 0, .beta, "a non-negative number", model.beta)
     try require(
@@ -175,7 +189,9 @@ public struct TrainingConfiguration: KeyedConfiguration, Sendable {
       ("eval_batches", optional(evalBatches)), ("train_limit", optional(trainLimit)),
       ("test_limit", optional(testLimit)), ("codebook_update", .string(codebook.update.rawValue)),
       ("ema_decay", .float(codebook.emaDecay)), ("codebook_init", .string(codebook.initialization.rawValue)),
-      ("dead_code_threshold", .float(codebook.deadCodeThreshold)), ("in_channels", .integer(model.inChannels)),
+      ("dead_code_threshold", .float(codebook.deadCodeThreshold)), ("downsamples", .integer(model.downsamples)),
+      ("pad", .boolean(shaping.pad)), ("image_size", optional(shaping.size)),
+      ("in_channels", .integer(model.inChannels)),
       ("optimizer", .string("Adam(amsgrad)")),
     ]
   }
@@ -189,6 +205,7 @@ public struct TrainingConfiguration: KeyedConfiguration, Sendable {
       ("n_residual_hiddens", mine.residualHiddens, theirs.residualHiddens),
       ("n_residual_layers", mine.residualLayers, theirs.residualLayers),
       ("embedding_dim", mine.embeddingDim, theirs.embeddingDim), ("n_embeddings", mine.embeddings, theirs.embeddings),
+      ("downsamples", mine.downsamples, theirs.downsamples),
     ].filter { $0.1 != $0.2 }.map { "\($0.0) \($0.2) (not \($0.1))" }
       + (codebook.update == other.codebook.update
         ? [] : ["codebook_update \(other.codebook.update.rawValue) (not \(codebook.update.rawValue))"])

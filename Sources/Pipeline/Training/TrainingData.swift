@@ -1,7 +1,7 @@
 /// The train and test images of a run, cut to their limits and checked against what the model takes.
 public struct TrainingData: Sendable {
-  /// The side of the images the VQ-VAE trains on (two stride-2 stages give 8x8 latents).
-  public static let imageSide = 32
+  /// The image sides the VQ-VAE trains on.
+  public static let sides = 16...256
 
   /// The training split.
   public let train: ImageDataset
@@ -10,17 +10,25 @@ public struct TrainingData: Sendable {
   /// Pixel variance of the training split on the [-1, 1] scale: the normaliser of the reconstruction MSE.
   public let variance: Double
 
-  /// Checks a pair of splits: both non-empty, 32x32, with the same channels, and training pixels that vary.
+  /// Checks a pair of splits: both non-empty, of one shape whose sides lie in `sides` and halve `downsamples`
+  /// times, and training pixels that vary.
   /// - Throws: `TrainingError` naming `source` (the dataset) and the problem.
-  public init(train: ImageDataset, test: ImageDataset, source: String) throws {
-    let side = Self.imageSide
+  public init(train: ImageDataset, test: ImageDataset, downsamples: Int, source: String) throws {
+    let factor = 1 << downsamples
     for (split, images) in [("training", train), ("test", test)] {
       guard images.count > 0 else { throw TrainingError("\(source): the \(split) split has no images") }
-      guard images.height == side && images.width == side else {
-        throw TrainingError(
-          "\(source): \(split) images are \(images.height)x\(images.width); this VQ-VAE trains on "
-            + "\(side)x\(side) images (28x28 IDX images are padded to 32x32 automatically)")
+      for side in [images.height, images.width] {
+        guard Self.sides.contains(side), side % factor == 0 else {
+          throw TrainingError(
+            "\(source): \(split) images are \(images.height)x\(images.width); each side must lie in "
+              + "\(Self.sides.lowerBound)...\(Self.sides.upperBound) and be a multiple of \(factor) (2^downsamples, "
+              + "downsamples \(downsamples)); FOLDER images can be resized with --image-size")
+        }
       }
+    }
+    guard train.height == test.height, train.width == test.width else {
+      throw TrainingError(
+        "\(source): training images are \(train.height)x\(train.width) but test images \(test.height)x\(test.width)")
     }
     guard train.channels == test.channels else {
       throw TrainingError(
@@ -36,19 +44,22 @@ public struct TrainingData: Sendable {
   /// Loads the configured dataset (see `loadDataset`) and keeps the first `train_limit` / `test_limit` images.
   /// - Throws: `DatasetError` if the files are missing or broken, `TrainingError` if the images do not fit.
   public static func load(_ configuration: TrainingConfiguration) throws -> TrainingData {
-    let (train, test) = try loadDataset(configuration.dataset, dataDir: configuration.dataDir)
+    let (train, test) = try loadDataset(
+      configuration.dataset, dataDir: configuration.dataDir, shaping: configuration.shaping)
     return try TrainingData(
       train: configuration.trainLimit.map { train.prefix($0) } ?? train,
-      test: configuration.testLimit.map { test.prefix($0) } ?? test,
+      test: configuration.testLimit.map { test.prefix($0) } ?? test, downsamples: configuration.model.downsamples,
       source:
         "\(configuration.dataset.rawValue) in \(configuration.dataDir ?? configuration.dataset.defaultDataDirectory)")
   }
 
-  /// The JSON fields `config.json` records about the data.
-  var fields: [(String, JSONScalar)] {
+  /// The JSON fields `config.json` records about the data: counts, variance, the image shape `[C, H, W]` and the
+  /// latent grid `[h, w]` that `downsamples` makes of it.
+  func fields(downsamples: Int) -> [(String, JSONScalar)] {
     [
       ("train_count", .integer(train.count)), ("test_count", .integer(test.count)),
-      ("data_variance", .double(variance)),
+      ("data_variance", .double(variance)), ("image_shape", .integers([train.channels, train.height, train.width])),
+      ("latent_grid", .integers([train.height >> downsamples, train.width >> downsamples])),
     ]
   }
 }
