@@ -54,5 +54,6 @@ let package = Package(
     .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(name: "DataFilesTests", dependencies: ["DataFiles", "TestSupport"]),
     .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "TestSupport"]),
+    .testTarget(name: "CommandSupportTests", dependencies: ["CommandSupport", "TestSupport"]),
   ]
 )

@@ -18,3 +18,24 @@ public func runStoppably<Outcome>(
 
 /// The exit code of a run stopped by a signal: 128 + its number, as shells report it.
 public var stoppedExitCode: ExitCode { ExitCode(128 + (StopSignal.pending ?? SIGINT)) }
+
+/// Trains `stage` as a command does: prints its introduction, shows progress, and prints its report, or on Ctrl-C
+/// where the state was saved and how to resume (then exits with the signal's code).
+public func train<Stage: TrainingStage>(_ stage: Stage) throws {
+  for line in stage.introduction { print(line) }
+  let reporter = ProgressReporter()
+  stage.loop.reporter = reporter
+  switch try runStoppably(reporter: reporter, { try stage.run(stopRequested: $0) }) {
+  case .completed(let summary):
+    let lines = stage.report(summary)
+    reporter.message(lines[0])
+    for line in lines.dropFirst() { print(line) }
+  case .interrupted(let update, let checkpoint):
+    reporter.message(
+      checkpoint.map { "interrupted at update \(update); checkpoint: \($0)" } ?? "interrupted; nothing to save")
+    if checkpoint != nil {
+      reporter.message("resume with: \(stage.loop.resumeCommand) --resume \(stage.loop.folder.path)")
+    }
+    throw stoppedExitCode
+  }
+}

@@ -90,17 +90,17 @@ final class CodebookTests: XCTestCase {
   }
 
   func testBadSettingsNameTheFlag() throws {
-    func assertRejected(_ fragments: [String], _ overrides: [(TrainingConfiguration.Key, ConfigValue)]) {
+    func assertRejected(_ fragments: [String], _ overrides: [(String, ConfigValue)]) {
       DataTestSupport.assertThrows(fragments) {
         _ = try TrainingConfiguration.resolve(configFile: nil, overrides: overrides)
       }
     }
-    assertRejected(["--ema-decay must be in (0, 1)", "got 1.0"], [(.emaDecay, .number(1))])
-    assertRejected(["--ema-decay must be in (0, 1)", "got 0.0"], [(.emaDecay, .number(0))])
+    assertRejected(["--ema-decay must be in (0, 1)", "got 1.0"], [("ema_decay", .number(1))])
+    assertRejected(["--ema-decay must be in (0, 1)", "got 0.0"], [("ema_decay", .number(0))])
     assertRejected(
-      ["--dead-code-threshold must be a non-negative number", "-0.5"], [(.deadCodeThreshold, .number(-0.5))])
-    assertRejected(["--codebook-update must be loss or ema", "\"adam\""], [(.codebookUpdate, .string("adam"))])
-    assertRejected(["--codebook-init must be uniform or kmeans"], [(.codebookInit, .string("random"))])
+      ["--dead-code-threshold must be a non-negative number", "-0.5"], [("dead_code_threshold", .number(-0.5))])
+    assertRejected(["--codebook-update must be loss or ema", "\"adam\""], [("codebook_update", .string("adam"))])
+    assertRejected(["--codebook-init must be uniform or kmeans"], [("codebook_init", .string("random"))])
     let folder = try DataTestSupport.makeTemporaryFolder()
     defer { try? FileManager.default.removeItem(atPath: folder) }
     let images = try TrainingTestSupport.makeImageFolder(in: folder, count: 20)
@@ -110,7 +110,7 @@ final class CodebookTests: XCTestCase {
         configFile: nil,
         overrides: TrainingTestSupport.tinyRun(
           images: images, output: "\(folder)/run", updates: 2,
-          extra: [(.codebookInit, .string("kmeans")), (.embeddings, .integer(2048))]))
+          extra: [("codebook_init", .string("kmeans")), ("n_embeddings", .integer(2048))]))
     }
     XCTAssertFalse(FileManager.default.fileExists(atPath: "\(folder)/run"), "nothing written")
   }

@@ -7,7 +7,6 @@ import XCTest
 /// gated-pixelcnn's training run on the latents of a tiny VQ-VAE: the prior learns, every file of its folder is
 /// written and readable, Ctrl-C keeps the weights, and bad settings are named.
 final class PriorTrainingTests: XCTestCase {
-  private typealias Key = PriorTrainingConfiguration.Key
   private var folder = ""
   private var run = ""
 
@@ -22,13 +21,13 @@ final class PriorTrainingTests: XCTestCase {
 
   override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: folder) }
 
-  private func trainer(_ extra: [(Key, ConfigValue)] = [], output: String = "prior") throws -> PriorTrainer {
+  private func trainer(_ extra: [(String, ConfigValue)] = [], output: String = "prior") throws -> PriorTrainer {
     try PriorTrainer(
       configFile: nil,
       overrides: [
-        (.latents, .string("\(run)/latents")), (.outputDir, .string("\(run)/\(output)")), (.dim, .integer(8)),
-        (.layers, .integer(2)), (.batchSize, .integer(8)), (.learningRate, .number(3e-3)), (.logInterval, .integer(10)),
-        (.evalEvery, .integer(30)), (.epochs, .integer(20)), (.updates, .integer(90)),
+        ("latents", .string("\(run)/latents")), ("output_dir", .string("\(run)/\(output)")), ("dim", .integer(8)),
+        ("n_layers", .integer(2)), ("batch_size", .integer(8)), ("learning_rate", .number(3e-3)), ("log_interval", .integer(10)),
+        ("eval_every", .integer(30)), ("epochs", .integer(20)), ("n_updates", .integer(90)),
       ] + extra)
   }
 
@@ -109,21 +108,80 @@ final class PriorTrainingTests: XCTestCase {
     XCTAssertEqual(try PriorCheckpoint(contentsOf: saved).update, 5)
   }
 
+  /// 90 updates straight, against 35 + Ctrl-C + resume from the prior folder, and 40 + resume from the run folder
+  /// with a larger n_updates: every tensor of the final checkpoints (weights, Adam moments, generator, data order)
+  /// is bitwise the same. The interruptions fall inside an epoch and inside a log interval.
+  func testResumeEqualsUninterruptedRun() throws {
+    try TrainingTestSupport.complete(trainer(output: "straight"))
+    let expected = try TrainingTestSupport.tensorBits("\(run)/straight/checkpoints/prior.safetensors")
+
+    let interrupted = try trainer(output: "interrupted")
+    guard case .interrupted(35, let saved?) = try interrupted.run(stopRequested: { interrupted.update == 35 }) else {
+      return XCTFail("expected an interruption at update 35 with a checkpoint")
+    }
+    XCTAssertEqual(saved, "\(run)/interrupted/checkpoints/prior-35.safetensors")
+    let resumed = try PriorTrainer(configFile: nil, overrides: [], resume: "\(run)/interrupted")
+    XCTAssertEqual(resumed.update, 35)
+    try TrainingTestSupport.complete(resumed)
+    XCTAssertEqual(try TrainingTestSupport.tensorBits("\(run)/interrupted/checkpoints/prior.safetensors"), expected)
+    let lines = try MetricsLog<PriorMetricsRecord>(path: resumed.folder.metricsPath, keepingThrough: 90).records
+    XCTAssertEqual(lines.filter { $0.split == "train" }.map(\.update), Array(stride(from: 10, through: 90, by: 10)))
+
+    try TrainingTestSupport.complete(trainer([("n_updates", .integer(40))], output: "prior"))
+    let extended = try PriorTrainer(configFile: nil, overrides: [("n_updates", .integer(90))], resume: run)
+    XCTAssertEqual(extended.folder.path, "\(run)/prior", "a run folder resumes its prior/")
+    try TrainingTestSupport.complete(extended)
+    XCTAssertEqual(try TrainingTestSupport.tensorBits("\(run)/prior/checkpoints/prior.safetensors"), expected)
+
+    DataTestSupport.assertThrows(["has already done 90 of 90 updates", "--n-updates"]) {
+      _ = try PriorTrainer(configFile: nil, overrides: [], resume: "\(self.run)/prior")
+    }
+    DataTestSupport.assertThrows(["the prior was trained with dim 8 (not 16)"]) {
+      _ = try PriorTrainer(
+        configFile: nil, overrides: [("dim", .integer(16)), ("n_updates", .integer(99))], resume: self.run)
+    }
+    DataTestSupport.assertThrows(["--resume \(folder): not a prior folder"]) {
+      _ = try PriorTrainer(configFile: nil, overrides: [], resume: self.folder)
+    }
+  }
+
+  /// `best.safetensors` holds the state of the evaluation with the lowest test loss, and records that loss.
+  func testBestCheckpointHoldsTheLowestTestLoss() throws {
+    // A learning rate this high makes the test loss go up again, so the best is not always the last.
+    let trainer = try trainer([("eval_every", .integer(10)), ("learning_rate", .number(0.05)), ("save_every", .integer(10))])
+    try TrainingTestSupport.complete(trainer)
+    let tests = trainer.loop.metrics.records.filter { $0.split == "test" }
+    XCTAssertEqual(tests.count, 9)
+    let best = try XCTUnwrap(tests.min { $0.loss < $1.loss })
+    let file = try PriorCheckpoint(contentsOf: trainer.folder.bestCheckpointPath)
+    XCTAssertEqual(file.update, best.update)
+    let recorded = try XCTUnwrap(file.state.file.metadata["test_loss"].flatMap { Double($0) })
+    XCTAssertEqual(recorded, best.loss, accuracy: 1e-5 * best.loss)
+    let saved =
+      best.update == 90
+      ? trainer.folder.checkpointPath(update: nil) : trainer.folder.checkpointPath(update: best.update)
+    var weights = try TrainingTestSupport.tensorBits(saved)
+    var bestWeights = try TrainingTestSupport.tensorBits(trainer.folder.bestCheckpointPath)
+    weights = weights.filter { !$0.key.hasPrefix("optimizer.") }
+    bestWeights = bestWeights.filter { !$0.key.hasPrefix("optimizer.") }
+    XCTAssertEqual(bestWeights, weights, "the best state is the one saved at update \(best.update)")
+  }
+
   func testBadSettingsAreNamed() throws {
     DataTestSupport.assertThrows(["--dataset", "learns from the LATENT_BLOCK dataset", "'MNIST'"]) {
-      _ = try self.trainer([(.dataset, .string("MNIST"))])
+      _ = try self.trainer([("dataset", .string("MNIST"))])
     }
     DataTestSupport.assertThrows(["--epochs must be at least 1, got 0"]) {
-      _ = try self.trainer([(.epochs, .integer(0))])
+      _ = try self.trainer([("epochs", .integer(0))])
     }
     DataTestSupport.assertThrows(["--learning-rate must be a positive number"]) {
-      _ = try self.trainer([(.learningRate, .number(-1))])
+      _ = try self.trainer([("learning_rate", .number(-1))])
     }
     DataTestSupport.assertThrows(["--class-conditioning must be true or false"]) {
-      _ = try self.trainer([(.classConditioning, .integer(3))])
+      _ = try self.trainer([("class_conditioning", .integer(3))])
     }
     DataTestSupport.assertThrows(["not a LATENT_BLOCK folder"]) {
-      _ = try self.trainer([(.latents, .string(self.folder))])
+      _ = try self.trainer([("latents", .string(self.folder))])
     }
     let config = (folder as NSString).appendingPathComponent("pipeline.json")
     try #"{"n_hiddens": 16, "prior": {"dim": 4, "n_layer": 3}}"#.write(
@@ -133,7 +191,7 @@ final class PriorTrainingTests: XCTestCase {
     }
     try #"{"n_hiddens": 16, "prior": {"dim": 4, "n_layers": 3}}"#.write(
       toFile: config, atomically: true, encoding: .utf8)
-    let resolved = try PriorTrainingConfiguration.resolve(configFile: config, overrides: [(.layers, .integer(5))])
+    let resolved = try PriorTrainingConfiguration.resolve(configFile: config, overrides: [("n_layers", .integer(5))])
     XCTAssertEqual([resolved.dim, resolved.layers], [4, 5], "the file's prior section, then the flags")
     // The same file also drives vqvae-train, which skips the prior's section.
     XCTAssertEqual(try TrainingConfiguration.resolve(configFile: config, overrides: []).model.hiddens, 16)

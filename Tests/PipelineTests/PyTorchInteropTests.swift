@@ -23,10 +23,10 @@ final class PyTorchInteropTests: XCTestCase {
       try Trainer(
         configFile: nil,
         overrides: [
-          (.outputDir, .string(run)), (.trainLimit, .integer(256)), (.testLimit, .integer(256)),
-          (.updates, .integer(20)), (.hiddens, .integer(16)), (.residualHiddens, .integer(8)),
-          (.embeddings, .integer(32)), (.embeddingDim, .integer(8)), (.evalEvery, .integer(0)),
-          (.saveEvery, .integer(0)), (.codebookUpdate, .string("ema")),
+          ("output_dir", .string(run)), ("train_limit", .integer(256)), ("test_limit", .integer(256)),
+          ("n_updates", .integer(20)), ("n_hiddens", .integer(16)), ("n_residual_hiddens", .integer(8)),
+          ("n_embeddings", .integer(32)), ("embedding_dim", .integer(8)), ("eval_every", .integer(0)),
+          ("save_every", .integer(0)), ("codebook_update", .string("ema")),
         ]))
     try LatentExtractor(
       checkpoint: run, dataset: nil, dataDir: nil, outputDir: nil, trainLimit: 300, testLimit: 500
@@ -35,8 +35,8 @@ final class PyTorchInteropTests: XCTestCase {
       case .completed = try PriorTrainer(
         configFile: nil,
         overrides: [
-          (.latents, .string("\(run)/latents")), (.dim, .integer(8)), (.layers, .integer(3)), (.updates, .integer(10)),
-          (.evalEvery, .integer(0)),
+          ("latents", .string("\(run)/latents")), ("dim", .integer(8)), ("n_layers", .integer(3)), ("n_updates", .integer(10)),
+          ("eval_every", .integer(0)),
         ]
       ).run()
     else { return XCTFail("the prior was interrupted") }

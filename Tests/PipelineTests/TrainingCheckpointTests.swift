@@ -35,9 +35,10 @@ final class TrainingCheckpointTests: XCTestCase {
     var configuration = TrainingConfiguration()
     configuration.model = model.configuration
     let path = (folder as NSString).appendingPathComponent("c.safetensors")
-    try TrainingCheckpoint.write(
-      to: path, update: 2, model: model, optimizer: optimizer, sampler: sampler, codebookRNG: RandomGenerator(seed: 8),
-      configurationJSON: JSONText.object(configuration.fields), wallSeconds: 1.5)
+    try TrainingCheckpoint.file(
+      update: 2, model: model, optimizer: optimizer, sampler: sampler, codebookRNG: RandomGenerator(seed: 8),
+      configurationJSON: ConfigValue.object(configuration.recorded).jsonText, wallSeconds: 1.5
+    ).write(to: path)
 
     let checkpoint = try TrainingCheckpoint(contentsOf: path)
     XCTAssertEqual(checkpoint.update, 2)

@@ -6,7 +6,6 @@ import XCTest
 
 /// Settings: flag > config file > default, and one clear message per bad value naming the flag or file and key.
 final class TrainingConfigurationTests: XCTestCase {
-  private typealias Key = TrainingConfiguration.Key
   private var folder = ""
 
   override func setUpWithError() throws { folder = try DataTestSupport.makeTemporaryFolder() }
@@ -19,7 +18,7 @@ final class TrainingConfigurationTests: XCTestCase {
   }
 
   private func assertRejected(
-    _ fragments: [String], file configText: String? = nil, _ overrides: [(Key, ConfigValue)] = [],
+    _ fragments: [String], file configText: String? = nil, _ overrides: [(String, ConfigValue)] = [],
     line: UInt = #line
   ) throws {
     let path = try configText.map { try configFile($0) }
@@ -41,7 +40,7 @@ final class TrainingConfigurationTests: XCTestCase {
     let path = try configFile(
       #"{"batch_size": 16, "n_hiddens": 64, "learning_rate": 0.001, "dataset": "mnist", "data_dir": "/d", "beta": 1}"#)
     let c = try TrainingConfiguration.resolve(
-      configFile: path, overrides: [(.batchSize, .integer(8)), (.dataset, .string("Fashion-MNIST"))])
+      configFile: path, overrides: [("batch_size", .integer(8)), ("dataset", .string("Fashion-MNIST"))])
     XCTAssertEqual(c.batchSize, 8, "flag beats file")
     XCTAssertEqual(c.dataset, .fashionMNIST, "flag beats file; names are case-insensitive")
     XCTAssertEqual(c.model.hiddens, 64, "file beats default")
@@ -49,9 +48,9 @@ final class TrainingConfigurationTests: XCTestCase {
     XCTAssertEqual(c.model.beta, 1, "an integer is a number")
     XCTAssertEqual(c.dataDir, "/d")
     XCTAssertEqual(c.model.embeddings, 512, "default")
-    XCTAssertEqual(c.origins[.batchSize], .flag)
-    XCTAssertEqual(c.origins[.hiddens], .file(path))
-    XCTAssertNil(c.origins[.embeddings])
+    XCTAssertEqual(c.origins["batch_size"], .flag)
+    XCTAssertEqual(c.origins["n_hiddens"], .file(path))
+    XCTAssertNil(c.origins["n_embeddings"])
   }
 
   func testEveryKeyRoundTripsThroughItsJSON() throws {
@@ -60,10 +59,18 @@ final class TrainingConfigurationTests: XCTestCase {
     c.trainLimit = 100
     c.evalBatches = 2
     c.dataDir = "some/dir"
-    let path = try configFile(JSONText.object(c.fields + [("train_count", .integer(100))], pretty: true))
+    c.shaping.pad = false
+    c.learningRate = 3e-4
+    var recorded = c.recorded
+    recorded["train_count"] = .integer(100)
+    let path = try configFile(String(decoding: try JSONFile.encode(ConfigValue.object(recorded)), as: UTF8.self))
     let back = try TrainingConfiguration.resolve(configFile: path, overrides: [])
-    XCTAssertEqual(back.fields.map { $0.0 + "=" + $0.1.text }, c.fields.map { $0.0 + "=" + $0.1.text })
-    XCTAssertEqual(Set(back.origins.keys), Set(Key.allCases), "a saved config names every settable key")
+    XCTAssertEqual(back.recorded, c.recorded)
+    XCTAssertEqual(back.model.inChannels, 3)
+    XCTAssertEqual(back.learningRate, 3e-4, "a Float is written as it reads: 0.0003")
+    XCTAssertTrue(try String(contentsOfFile: path, encoding: .utf8).contains("\"learning_rate\" : 0.0003"))
+    XCTAssertEqual(
+      Set(back.origins.keys), Set(TrainingConfiguration.settings.map(\.key)), "a saved config names every setting")
   }
 
   func testShippedConfigsParse() throws {
@@ -92,25 +99,46 @@ final class TrainingConfigurationTests: XCTestCase {
   }
 
   func testBadValuesNameTheirFlagOrKey() throws {
-    try assertRejected(["--batch-size must be at least 1, got 0"], [(.batchSize, .integer(0))])
-    try assertRejected(["--n-updates must be at least 1, got -5"], [(.updates, .integer(-5))])
+    try assertRejected(["--batch-size must be at least 1, got 0"], [("batch_size", .integer(0))])
+    try assertRejected(["--n-updates must be at least 1, got -5"], [("n_updates", .integer(-5))])
     try assertRejected(["n_embeddings must be at least 1, got 0"], file: #"{"n_embeddings": 0}"#)
-    try assertRejected(["--n-hiddens must be even and at least 2, got 7"], [(.hiddens, .integer(7))])
-    try assertRejected(["--learning-rate must be a positive number, got nan"], [(.learningRate, .number(.nan))])
-    try assertRejected(["--learning-rate must be a positive number, got -0.1"], [(.learningRate, .number(-0.1))])
+    try assertRejected(["--n-hiddens must be even and at least 2, got 7"], [("n_hiddens", .integer(7))])
+    try assertRejected(["--learning-rate must be a positive number, got nan"], [("learning_rate", .number(Double.nan))])
+    try assertRejected(["--learning-rate must be a positive number, got -0.1"], [("learning_rate", .number(-0.1))])
     try assertRejected(["learning_rate must be a positive number, got 0.0"], file: #"{"learning_rate": 0}"#)
-    try assertRejected(["--beta must be a non-negative number, got inf"], [(.beta, .number(.infinity))])
-    try assertRejected(["--train-limit must be at least 1 when set, got 0"], [(.trainLimit, .integer(0))])
-    try assertRejected(["--save-every must be at least 0, got -1"], [(.saveEvery, .integer(-1))])
+    try assertRejected(["--beta must be a non-negative number, got inf"], [("beta", .number(Double.infinity))])
+    try assertRejected(["--train-limit must be at least 1 when set, got 0"], [("train_limit", .integer(0))])
+    try assertRejected(["--save-every must be at least 0, got -1"], [("save_every", .integer(-1))])
     try assertRejected(
       ["--dataset: unknown dataset 'imagenet'", "FASHION_MNIST, MNIST, CIFAR10, FOLDER"],
-      [(.dataset, .string("imagenet"))])
+      [("dataset", .string("imagenet"))])
     try assertRejected(["dataset: unknown dataset 'svhn'"], file: #"{"dataset": "svhn"}"#)
   }
 
-  func testFlagsHaveBothSpellings() {
-    XCTAssertEqual(Key.batchSize.flag, "--batch-size")
-    XCTAssertEqual(Key.learningRate.rawValue, "learning_rate")
-    XCTAssertEqual(Key.updates.flag, "--n-updates")
+  func testFlagsHaveBothSpellings() throws {
+    let setting = try XCTUnwrap(TrainingConfiguration.setting("batch_size"))
+    XCTAssertEqual([setting.flag, setting.underscoredFlag], ["--batch-size", "--batch_size"])
+    XCTAssertEqual(TrainingConfiguration.setting("n_updates")?.flag, "--n-updates")
+    XCTAssertEqual(TrainingConfiguration.setting("beta")?.underscoredFlag, "--beta")
+  }
+
+  func testFlagTextIsReadAsTheSettingWantsIt() throws {
+    let c = try TrainingConfiguration.resolve(
+      configFile: nil,
+      overrides: [
+        ("batch_size", ConfigValue(flag: "8")), ("learning_rate", ConfigValue(flag: "1e-3")),
+        ("data_dir", ConfigValue(flag: "2024")), ("pad", ConfigValue(flag: "false")),
+        ("dataset", ConfigValue(flag: "folder")), ("image_size", ConfigValue(flag: "64")),
+      ])
+    XCTAssertEqual([c.batchSize, c.shaping.size], [8, 64])
+    XCTAssertEqual(c.learningRate, 1e-3)
+    XCTAssertEqual(c.dataDir, "2024", "a folder named like a number is still a folder")
+    XCTAssertFalse(c.shaping.pad)
+    try assertRejected(["--batch-size must be an integer, got \"eight\""], [("batch_size", ConfigValue(flag: "eight"))])
+    try assertRejected(["--pad must be true or false, got 1"], [("pad", ConfigValue(flag: "1"))])
+    try assertRejected(["--downsamples must be in 1...6, got 7"], [("downsamples", ConfigValue(flag: "7"))])
+    try assertRejected(["--image-size must be unset for FASHION_MNIST"], [("image_size", ConfigValue(flag: "64"))])
+    try assertRejected(["--image-size must be in 16...256 when set, got 8"], [("dataset", .string("FOLDER")), ("image_size", .integer(8))])
+    try assertRejected(["--bogus: unknown setting"], [("bogus", .integer(1))])
   }
 }

@@ -30,7 +30,7 @@ final class TrainingEndToEndTests: XCTestCase {
      "learning_rate": 0.001, "eval_every": 50, "save_every": 75, "log_interval": 10}
     """.write(toFile: configPath, atomically: true, encoding: .utf8)
     let runPath = (folder as NSString).appendingPathComponent("run")
-    let trainer = try Trainer(configFile: configPath, overrides: [(.outputDir, .string(runPath))])
+    let trainer = try Trainer(configFile: configPath, overrides: [("output_dir", .string(runPath))])
     var printed = ""
     trainer.reporter = ProgressReporter(interactive: false) { printed += $0 }
     let summary = try TrainingTestSupport.complete(trainer)
@@ -78,7 +78,15 @@ final class TrainingEndToEndTests: XCTestCase {
 
     XCTAssertEqual(
       try FileManager.default.contentsOfDirectory(atPath: run.checkpointsPath).sorted(),
-      ["vqvae-75.safetensors", "vqvae.safetensors"])
+      ["best.safetensors", "vqvae-75.safetensors", "vqvae.safetensors"])
+    // The best state is one of the evaluated ones (updates 50, 100, 150), with its test loss recorded.
+    let best = try SafeTensors.read(contentsOf: run.bestCheckpointPath)
+    let tests = try MetricsLog<MetricsRecord>(path: run.metricsPath, keepingThrough: 150).records.filter {
+      $0.split == "test"
+    }
+    let lowest = try XCTUnwrap(tests.min { $0.loss < $1.loss })
+    XCTAssertEqual(best.metadata["update"], "\(lowest.update)")
+    XCTAssertEqual(try XCTUnwrap(best.metadata["test_loss"].flatMap(Double.init)), lowest.loss, accuracy: 1e-5)
     let checkpoint = try SafeTensors.read(contentsOf: run.checkpointPath(update: nil))
     XCTAssertEqual(checkpoint.metadata["update"], "150")
     XCTAssertEqual(checkpoint.entry("vector_quantization.embedding.weight")?.shape, [32, 8])

@@ -20,7 +20,7 @@ final class TrainingRunTests: XCTestCase {
   private func output(_ name: String) -> String { (folder as NSString).appendingPathComponent(name) }
 
   private func trainer(
-    _ name: String, updates: Int, extra: [(TrainingConfiguration.Key, ConfigValue)] = []
+    _ name: String, updates: Int, extra: [(String, ConfigValue)] = []
   ) throws -> Trainer {
     try Trainer(
       configFile: nil, overrides: Support.tinyRun(images: images, output: output(name), updates: updates, extra: extra))
@@ -29,7 +29,7 @@ final class TrainingRunTests: XCTestCase {
   /// 6 updates straight, against 3 + Ctrl-C + resume, and 3 + resume with a larger n_updates: every tensor of the
   /// final checkpoints (weights, Adam moments, generators, data order, codebook averages) is bitwise the same. With
   /// 44 training images and batch 8, the run crosses an epoch boundary after the interruption.
-  private func checkResumeEqualsUninterruptedRun(_ extra: [(TrainingConfiguration.Key, ConfigValue)]) throws {
+  private func checkResumeEqualsUninterruptedRun(_ extra: [(String, ConfigValue)]) throws {
     try Support.complete(trainer("straight", updates: 6, extra: extra))
     let expected = try Support.tensorBits(RunFolder(path: output("straight")).checkpointPath(update: nil))
 
@@ -45,7 +45,7 @@ final class TrainingRunTests: XCTestCase {
       try Support.tensorBits(RunFolder(path: output("interrupted")).checkpointPath(update: nil)), expected)
 
     try Support.complete(trainer("extended", updates: 3, extra: extra))
-    let extended = try Trainer(configFile: nil, overrides: [(.updates, .integer(6))], resume: output("extended"))
+    let extended = try Trainer(configFile: nil, overrides: [("n_updates", .integer(6))], resume: output("extended"))
     let summary = try Support.complete(extended)
     XCTAssertEqual(summary.updates, 6)
     XCTAssertEqual(try Support.tensorBits(summary.checkpointPath), expected)
@@ -62,17 +62,17 @@ final class TrainingRunTests: XCTestCase {
 
   func testResumeEqualsUninterruptedRunOfTheClassicRecipe() throws {
     try checkResumeEqualsUninterruptedRun([
-      (.codebookUpdate, .string("loss")), (.codebookInit, .string("uniform")), (.deadCodeThreshold, .number(0)),
+      ("codebook_update", .string("loss")), ("codebook_init", .string("uniform")), ("dead_code_threshold", .number(0)),
     ])
   }
 
   func testResumeEqualsUninterruptedRunWithEMAKMeansAndRestarts() throws {
-    try checkResumeEqualsUninterruptedRun([(.deadCodeThreshold, .number(0.9))])
+    try checkResumeEqualsUninterruptedRun([("dead_code_threshold", .number(0.9))])
   }
 
   func testNonFiniteLossStopsAndKeepsTheLastGoodCheckpoint() throws {
     // A step of 1e30 leaves finite but enormous weights, whose next forward pass overflows.
-    let run = try trainer("nan", updates: 6, extra: [(.learningRate, .number(1e30)), (.saveEvery, .integer(1))])
+    let run = try trainer("nan", updates: 6, extra: [("learning_rate", .number(1e30)), ("save_every", .integer(1))])
     let runFolder = run.folder
     DataTestSupport.assertThrows(["update 2:", "not a finite number", "vqvae-1.safetensors", "--learning-rate"]) {
       _ = try run.run()
@@ -92,18 +92,18 @@ final class TrainingRunTests: XCTestCase {
     let configBefore = try String(contentsOfFile: runFolder.configPath, encoding: .utf8)
     DataTestSupport.assertThrows(["--resume", "n_hiddens 8 (not 16)", "n_embeddings 16 (not 32)"]) {
       _ = try Trainer(
-        configFile: nil, overrides: [(.hiddens, .integer(16)), (.embeddings, .integer(32)), (.updates, .integer(4))],
+        configFile: nil, overrides: [("n_hiddens", .integer(16)), ("n_embeddings", .integer(32)), ("n_updates", .integer(4))],
         resume: runFolder.path)
     }
     DataTestSupport.assertThrows(["already done 2 of n_updates 2", "--n-updates"]) {
       _ = try Trainer(configFile: nil, overrides: [], resume: runFolder.path)
     }
     DataTestSupport.assertThrows(["--output-dir cannot be combined with --resume"]) {
-      _ = try Trainer(configFile: nil, overrides: [(.outputDir, .string("/tmp/elsewhere"))], resume: runFolder.path)
+      _ = try Trainer(configFile: nil, overrides: [("output_dir", .string("/tmp/elsewhere"))], resume: runFolder.path)
     }
     DataTestSupport.assertThrows(["data order covers 44 images", "has 10"]) {
       _ = try Trainer(
-        configFile: nil, overrides: [(.updates, .integer(4)), (.trainLimit, .integer(10))], resume: runFolder.path)
+        configFile: nil, overrides: [("n_updates", .integer(4)), ("train_limit", .integer(10))], resume: runFolder.path)
     }
     DataTestSupport.assertThrows(["not a run folder"]) {
       _ = try Trainer(configFile: nil, overrides: [], resume: images)
@@ -141,7 +141,7 @@ final class TrainingRunTests: XCTestCase {
     DataTestSupport.assertThrows(["training images are 20x20", "multiple of 8", "downsamples 3"]) {
       _ = try Trainer(
         configFile: nil,
-        overrides: Support.tinyRun(images: twenty, output: output("out"), updates: 1) + [(.downsamples, .integer(3))])
+        overrides: Support.tinyRun(images: twenty, output: output("out"), updates: 1) + [("downsamples", .integer(3))])
     }
     XCTAssertFalse(FileManager.default.fileExists(atPath: output("out")), "nothing written")
     // 20x20 halves twice: a 5x5 grid.

@@ -6,8 +6,6 @@ import XCTest
 
 /// Shared helpers for the training tests: a synthetic image folder and a tiny model that trains in milliseconds.
 enum TrainingTestSupport {
-  typealias Key = TrainingConfiguration.Key
-
   /// Writes `count` gray 32x32 PNGs (a gradient plus a bright square at a pseudo-random place) into a new folder
   /// under `parent`; loaded as FOLDER, the last 10% become the test split.
   static func makeImageFolder(in parent: String, count: Int = 48) throws -> String {
@@ -31,14 +29,14 @@ enum TrainingTestSupport {
 
   /// Flags for a tiny model (h 8, residual h 4, K 16, D 4) on `images`, writing to `output`.
   static func tinyRun(
-    images: String, output: String, updates: Int, extra: [(Key, ConfigValue)] = []
-  ) -> [(Key, ConfigValue)] {
+    images: String, output: String, updates: Int, extra: [(String, ConfigValue)] = []
+  ) -> [(String, ConfigValue)] {
     [
-      (.dataset, .string("folder")), (.dataDir, .string(images)), (.outputDir, .string(output)),
-      (.updates, .integer(updates)), (.batchSize, .integer(8)), (.hiddens, .integer(8)),
-      (.residualHiddens, .integer(4)), (.residualLayers, .integer(1)), (.embeddings, .integer(16)),
-      (.embeddingDim, .integer(4)), (.logInterval, .integer(2)), (.evalEvery, .integer(0)),
-      (.saveEvery, .integer(0)), (.learningRate, .number(1e-3)),
+      ("dataset", .string("folder")), ("data_dir", .string(images)), ("output_dir", .string(output)),
+      ("n_updates", .integer(updates)), ("batch_size", .integer(8)), ("n_hiddens", .integer(8)),
+      ("n_residual_hiddens", .integer(4)), ("n_residual_layers", .integer(1)), ("n_embeddings", .integer(16)),
+      ("embedding_dim", .integer(4)), ("log_interval", .integer(2)), ("eval_every", .integer(0)),
+      ("save_every", .integer(0)), ("learning_rate", .number(1e-3)),
     ] + extra
   }
 
@@ -56,13 +54,21 @@ enum TrainingTestSupport {
 
   /// Runs `trainer` to the end, failing the test if it was interrupted.
   @discardableResult
-  static func complete(_ trainer: Trainer, file: StaticString = #filePath, line: UInt = #line) throws
-    -> TrainingSummary
+  static func complete<Run: RunToEnd>(_ trainer: Run, file: StaticString = #filePath, line: UInt = #line) throws
+    -> Run.Summary
   {
-    guard case .completed(let summary) = try trainer.run() else {
+    guard case .completed(let summary) = try trainer.run(stopRequested: { false }) else {
       XCTFail("the run was interrupted", file: file, line: line)
       throw TrainingError("interrupted")
     }
     return summary
   }
 }
+
+/// A trainer whose run ends with a summary: the VQ-VAE's and the prior's.
+protocol RunToEnd: TrainingStage {
+  func run(stopRequested: () -> Bool) throws -> TrainingOutcome<Summary>
+}
+
+extension Trainer: RunToEnd {}
+extension PriorTrainer: RunToEnd {}

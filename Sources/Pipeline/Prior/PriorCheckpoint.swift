@@ -1,53 +1,53 @@
 import Foundation
 
-/// A prior's weights as one safetensors file, under the classic repo's `GatedPixelCNN` names, with its architecture
-/// in `__metadata__` (`n_embeddings`, `dim`, `n_layers`, `n_classes`, `head_hidden`), the latent grid it models
-/// (`grid_height`, `grid_width`; 8x8 for files written before they were recorded), the `update`, the LATENT_BLOCK
-/// it learnt from (`latents`) and the VQ-VAE checkpoint that made those latents (`vqvae_checkpoint`), so that
-/// `sample` can decode its samples with no other flag.
+/// A prior's training state as one safetensors file: the shared `TrainingState` (weights under the classic repo's
+/// `GatedPixelCNN` names, Adam, data order, update, wall time), with in `__metadata__` its architecture
+/// (`n_embeddings`, `dim`, `n_layers`, `n_classes`, `head_hidden`), the latent grid it models (`grid_height`,
+/// `grid_width`), the LATENT_BLOCK it learnt from (`latents`), the VQ-VAE checkpoint that made those latents
+/// (`vqvae_checkpoint`) and its training settings (`config`), so that `sample` decodes its samples with no other
+/// flag and `gated-pixelcnn --resume` goes on. Files written before the grid, the optimiser and the settings were
+/// recorded still load for sampling (as 8x8 grids).
 public struct PriorCheckpoint: Sendable {
-  /// The file this was read from.
-  public let path: String
+  /// What every checkpoint holds.
+  public let state: TrainingState
   /// The architecture.
   public let configuration: PriorConfiguration
   /// The latent grid it models.
   public let grid: (height: Int, width: Int)
-  /// Updates done when it was saved.
-  public let update: Int
   /// The LATENT_BLOCK folder it learnt from, if recorded.
   public let latents: String?
   /// The VQ-VAE checkpoint that encoded those latents, if recorded.
   public let vqvaeCheckpoint: String?
-  private let file: SafeTensors
+  /// The training settings; nil in files written before they were recorded.
+  public let settings: PriorTrainingConfiguration?
+  /// The file this was read from.
+  public var path: String { state.path }
+  /// Updates done when it was saved.
+  public var update: Int { state.update }
 
-  /// Writes `model`'s weights and the metadata atomically.
-  /// - Throws: `TrainingError` if the file cannot be written.
-  public static func write(
-    _ model: GatedPixelCNN, to path: String, grid: (height: Int, width: Int), update: Int, latents: String?,
-    vqvaeCheckpoint: String?
-  ) throws {
+  /// The checkpoint file of a prior's training state.
+  static func file(
+    model: GatedPixelCNN, optimizer: Adam, sampler: BatchSampler, grid: (height: Int, width: Int), update: Int,
+    wallSeconds: Double, latents: String?, vqvaeCheckpoint: String?, configurationJSON: String
+  ) -> SafeTensors {
     let c = model.configuration
     var metadata = [
       "model": "gated_pixelcnn", "n_embeddings": "\(c.codes)", "dim": "\(c.dim)", "n_layers": "\(c.layers)",
-      "n_classes": "\(c.classes)", "head_hidden": "\(c.headHidden)", "update": "\(update)",
-      "grid_height": "\(grid.height)", "grid_width": "\(grid.width)",
+      "n_classes": "\(c.classes)", "head_hidden": "\(c.headHidden)", "grid_height": "\(grid.height)",
+      "grid_width": "\(grid.width)", "config": configurationJSON,
     ]
     metadata["latents"] = latents
     metadata["vqvae_checkpoint"] = vqvaeCheckpoint
-    var file = SafeTensors(metadata: metadata)
-    for (name, tensor) in model.namedParameters { file.add(name, floats: tensor.data, shape: tensor.shape) }
-    do { try file.write(to: path) } catch { throw TrainingError("cannot save the prior: \(error)") }
+    return TrainingState.file(
+      module: model, optimizer: optimizer, sampler: sampler, update: update, wallSeconds: wallSeconds,
+      metadata: metadata)
   }
 
   /// Reads a prior checkpoint.
   /// - Throws: `TrainingError` naming the file if it is unreadable or not a gated-pixelcnn checkpoint.
   public init(contentsOf path: String) throws {
-    do {
-      file = try SafeTensors.read(contentsOf: path)
-    } catch {
-      throw TrainingError("cannot read the prior checkpoint: \(error)")
-    }
-    let meta = file.metadata
+    state = try TrainingState(contentsOf: path, kind: "gated-pixelcnn")
+    let meta = state.file.metadata
     func integer(_ key: String, absent: Int? = nil) throws -> Int {
       if meta[key] == nil, let absent { return absent }
       guard let text = meta[key], let value = Int(text), value >= 0 else {
@@ -63,8 +63,14 @@ public struct PriorCheckpoint: Sendable {
     }
     grid = (try integer("grid_height", absent: 8), try integer("grid_width", absent: 8))
     guard grid.height >= 1, grid.width >= 1 else { throw TrainingError("\(path): the recorded grid has a zero side") }
-    update = try integer("update")
-    (self.path, latents, vqvaeCheckpoint) = (path, meta["latents"], meta["vqvae_checkpoint"])
+    (latents, vqvaeCheckpoint) = (meta["latents"], meta["vqvae_checkpoint"])
+    if let json = meta["config"] {
+      var settings = PriorTrainingConfiguration()
+      try settings.apply(json: Data(json.utf8), source: "\(path) (__metadata__ config)")
+      self.settings = settings
+    } else {
+      settings = nil
+    }
   }
 
   /// The prior with the checkpoint's weights.
@@ -72,7 +78,7 @@ public struct PriorCheckpoint: Sendable {
   public func model() throws -> GatedPixelCNN {
     var rng = RandomGenerator(seed: 0)
     let model = GatedPixelCNN(configuration, rng: &rng)
-    do { try model.load(from: file) } catch { throw TrainingError("\(path): \(error)") }
+    try state.loadWeights(into: model)
     return model
   }
 }

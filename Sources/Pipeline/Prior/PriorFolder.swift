@@ -3,7 +3,8 @@ import Foundation
 /// The folder a prior's training run leaves behind, `<run>/prior/` by default:
 ///
 ///     config.json                      the effective configuration
-///     checkpoints/prior.safetensors    the final weights; prior-<update>.safetensors along the way
+///     checkpoints/prior.safetensors    the final state; prior-<update>.safetensors along the way, and
+///                                      best.safetensors, the state with the lowest test loss
 ///     metrics.jsonl                    one JSON object per log interval and per evaluation
 ///     images/loss.png                  train and test bits per latent, redrawn at each evaluation
 ///     images/samples.png               a 10x10 grid of decoded samples (one class per row), drawn after training
@@ -12,15 +13,12 @@ public struct PriorFolder: OutputFolder {
   /// The folder's path, as given.
   public let path: String
 
+  public var checkpointName: String { "prior" }
+
   public init(path: String) { self.path = path }
 
   /// `images/samples.png`.
   public var samplesPath: String { file("images/samples.png") }
-
-  /// `checkpoints/prior-<update>.safetensors`, or the final `checkpoints/prior.safetensors` for nil.
-  public func checkpointPath(update: Int?) -> String {
-    file("checkpoints/prior\(update.map { "-\($0)" } ?? "").safetensors")
-  }
 
   /// Creates the folder with its `checkpoints/` and `images/`.
   /// - Throws: `TrainingError` if it already holds files or cannot be created or written.
@@ -30,6 +28,25 @@ public struct PriorFolder: OutputFolder {
       "; it holds an earlier prior (delete it to train again)"
     }
     return folder
+  }
+
+  /// Opens an existing prior to resume it: a prior folder, a run folder holding `prior/`, or one of its checkpoint
+  /// files.
+  /// - Returns: the folder and its latest checkpoint (the one with the most updates).
+  /// - Throws: `TrainingError` if there is no prior or no checkpoint there.
+  public static func open(resuming target: String) throws -> (folder: PriorFolder, checkpoint: PriorCheckpoint) {
+    if target.hasSuffix(".safetensors") {
+      // checkpoints/prior-N.safetensors: the prior's folder is two levels up.
+      let path = ((target as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
+      return (PriorFolder(path: path.isEmpty ? "." : path), try PriorCheckpoint(contentsOf: target))
+    }
+    let direct = PriorFolder(path: target)
+    let inRun = PriorFolder(path: (target as NSString).appendingPathComponent("prior"))
+    // A run folder has a config.json of its own: its prior/ comes first.
+    guard let folder = [inRun, direct].first(where: { FileManager.default.fileExists(atPath: $0.configPath) }) else {
+      throw TrainingError("--resume \(target): not a prior folder (no config.json there or in its prior/)")
+    }
+    return (folder, try PriorCheckpoint(contentsOf: folder.latestCheckpoint().path))
   }
 
   /// Resolves a `--prior` argument: a `.safetensors` file, a prior folder (its final checkpoint), a run folder (its

@@ -1,13 +1,5 @@
 import Foundation
 
-/// How a call to `PriorTrainer.run` ended.
-public enum PriorTrainingOutcome: Sendable {
-  /// All updates are done; `summary.json`, the final checkpoint and the sample grid are written.
-  case completed(PriorSummary)
-  /// Stopped on request at `update`; `checkpoint` holds the weights (nil before the first update).
-  case interrupted(update: Int, checkpoint: String?)
-}
-
 /// The final figures of a prior's run, as written to `summary.json`.
 public struct PriorSummary: Sendable {
   public let updates: Int
@@ -25,28 +17,26 @@ public struct PriorSummary: Sendable {
   /// The sample grid, when a VQ-VAE to decode with was found.
   public let samplesPath: String?
 
-  var json: String {
-    var fields: [(String, JSONScalar)] = [
-      ("updates", .integer(updates)), ("epochs", .integer(epochs)), ("wall_seconds", .rounded(wallSeconds)),
+  /// The summary as `summary.json`'s object.
+  var json: ConfigValue {
+    var fields: [String: ConfigValue] = [
+      "updates": .integer(updates), "epochs": .integer(epochs), "wall_seconds": .rounded(wallSeconds),
+      "test_grids": .integer(test.grids), "test_bits_per_latent": .rounded(test.bitsPerLatent),
+      "test_bits_per_image": .rounded(test.bitsPerLatent * Double(gridSize)), "test_accuracy": .rounded(test.accuracy),
+      "uniform_bits_per_latent": .rounded(uniformBitsPerLatent), "checkpoint": .string(checkpointPath),
+      "samples": samplesPath.map { .string($0) } ?? .null,
     ]
     if let train {
-      fields += [
-        ("train_bits_per_latent", .rounded(train.bitsPerLatent)), ("train_accuracy", .rounded(train.accuracy)),
-      ]
+      fields["train_bits_per_latent"] = .rounded(train.bitsPerLatent)
+      fields["train_accuracy"] = .rounded(train.accuracy)
     }
-    fields += [
-      ("test_grids", .integer(test.grids)), ("test_bits_per_latent", .rounded(test.bitsPerLatent)),
-      ("test_bits_per_image", .rounded(test.bitsPerLatent * Double(gridSize))),
-      ("test_accuracy", .rounded(test.accuracy)), ("uniform_bits_per_latent", .rounded(uniformBitsPerLatent)),
-      ("checkpoint", .string(checkpointPath)), ("samples", samplesPath.map { .string($0) } ?? .null),
-    ]
-    return JSONText.object(fields, pretty: true)
+    return .object(fields)
   }
 }
 
 /// Fits the gated PixelCNN prior to a LATENT_BLOCK (Adam, mean cross-entropy over the grids' positions), writing a
 /// prior folder (see `PriorFolder`): checkpoints, metrics, the loss plot, a summary and a sample grid.
-public final class PriorTrainer {
+public final class PriorTrainer: TrainingStage {
   public let configuration: PriorTrainingConfiguration
   /// The LATENT_BLOCK folder and its grids (cut to the configured limits).
   public let latentsPath: String
@@ -58,20 +48,68 @@ public final class PriorTrainer {
   public let totalUpdates: Int
   /// The epochs those updates reach (fewer than configured when `n_updates` caps the run).
   public let plannedEpochs: Int
+  /// The loop that trains it: update count, schedule, metrics, checkpoints.
+  public let loop: TrainingLoop<PriorMetricsRecord>
   /// Where to show progress; nil trains silently.
-  public var reporter: ProgressReporter?
-  /// Updates done so far.
-  public private(set) var update = 0
+  public var reporter: ProgressReporter? {
+    get { loop.reporter }
+    set { loop.reporter = newValue }
+  }
   private var sampler: BatchSampler
-  private let metrics: MetricsLog<PriorMetricsRecord>
+  /// The configuration with the LATENT_BLOCK's facts, as one JSON line, stored in every checkpoint.
+  private let configurationJSON: String
+  /// One batch's rows, grids and labels, reused by every update.
+  private var rows: [Int]
+  private var indices: [Int]
+  private var labels: [Int]
+  private var interval = (updates: 0, loss: 0.0, hits: 0, seconds: 0.0)
+  /// The last step's logits, for the interval's accuracy.
+  private var lastLogits: Tensor?
+  /// The latest evaluation, for the summary.
+  private var lastEvaluation: PriorEvaluation?
 
   /// Sets up a run as `gated-pixelcnn` does: the configuration from defaults, `configFile` and `overrides` (the
   /// flags), the LATENT_BLOCK (by default the newest finished run's `latents/`), and a new prior folder (by default
-  /// `prior/` beside the latents).
+  /// `prior/` beside the latents); or, with `resume` (a prior folder, a run folder holding `prior/`, or a checkpoint
+  /// file), the latest checkpoint with its settings as the base that `configFile` and `overrides` change.
   /// - Throws: `TrainingError` or `DatasetError` naming the flag, key, file or folder at fault. Nothing is written
   ///   before all checks have passed.
-  public convenience init(configFile: String?, overrides: [(PriorTrainingConfiguration.Key, ConfigValue)]) throws {
+  public convenience init(
+    configFile: String?, overrides: [(String, ConfigValue)], resume: String? = nil
+  ) throws {
+    if let resume {
+      let (folder, checkpoint) = try PriorFolder.open(resuming: resume)
+      guard let base = checkpoint.settings else {
+        throw TrainingError(
+          "--resume \(resume): \(checkpoint.path) was written before priors recorded their settings; it samples, "
+            + "but cannot be resumed")
+      }
+      var configuration = try PriorTrainingConfiguration.resolve(
+        base: base, configFile: configFile, overrides: overrides)
+      guard configuration.outputDir == base.outputDir else {
+        throw TrainingError(
+          "\(configuration.describe("output_dir")) cannot be combined with --resume: a resumed prior goes on in its "
+            + "own folder (\(folder.path))")
+      }
+      configuration.outputDir = folder.path
+      let (block, latentsPath) = try Self.loadLatents(configuration)
+      configuration.latents = latentsPath
+      try self.init(
+        configuration: configuration, latents: block, latentsPath: latentsPath, folder: folder,
+        resumingFrom: checkpoint)
+      return
+    }
     var configuration = try PriorTrainingConfiguration.resolve(configFile: configFile, overrides: overrides)
+    let (block, latentsPath) = try Self.loadLatents(configuration)
+    let outputPath =
+      configuration.outputDir
+      ?? ((latentsPath as NSString).deletingLastPathComponent as NSString).appendingPathComponent("prior")
+    (configuration.latents, configuration.outputDir) = (latentsPath, outputPath)
+    try self.init(configuration: configuration, latents: block, latentsPath: latentsPath, folder: .create(outputPath))
+  }
+
+  /// The configured LATENT_BLOCK (by default the newest finished run's `latents/`), cut to the limits.
+  private static func loadLatents(_ configuration: PriorTrainingConfiguration) throws -> (LatentBlock, String) {
     let latentsPath =
       try configuration.latents ?? (RunFolder.latest().path as NSString).appendingPathComponent("latents")
     var block = try LatentBlock.load(from: latentsPath)
@@ -82,142 +120,176 @@ public final class PriorTrainer {
         codebookSize: block.codebookSize, height: block.height, width: block.width, classCount: block.classCount,
         dataset: block.dataset, checkpoint: block.checkpoint, source: latentsPath)
     }
-    let outputPath =
-      configuration.outputDir
-      ?? ((latentsPath as NSString).deletingLastPathComponent as NSString).appendingPathComponent("prior")
-    (configuration.latents, configuration.outputDir) = (latentsPath, outputPath)
-    try self.init(configuration: configuration, latents: block, latentsPath: latentsPath, folder: .create(outputPath))
+    return (block, latentsPath)
   }
 
-  /// Sets up a run on a loaded LATENT_BLOCK in an existing folder: a fresh model from the configuration's seed.
-  /// Writes `config.json` and starts `metrics.jsonl`.
-  /// - Throws: `TrainingError` if a file cannot be written.
+  /// Sets up a run on a loaded LATENT_BLOCK in an existing folder: a fresh model from the configuration's seed, or
+  /// the state of `checkpoint`. Writes `config.json` and opens `metrics.jsonl` (keeping the lines up to the
+  /// checkpoint).
+  /// - Throws: `TrainingError` if the checkpoint was trained with another architecture or on other latents, has
+  ///   already reached the run's updates, or a file cannot be written.
   public init(
-    configuration: PriorTrainingConfiguration, latents: LatentBlock, latentsPath: String, folder: PriorFolder
+    configuration: PriorTrainingConfiguration, latents: LatentBlock, latentsPath: String, folder: PriorFolder,
+    resumingFrom checkpoint: PriorCheckpoint? = nil
   ) throws {
     let classes = configuration.classConditioning ? latents.classCount : 0
     var rng = RandomGenerator(seed: UInt64(configuration.seed))
-    model = GatedPixelCNN(
-      PriorConfiguration(
-        codes: latents.codebookSize, dim: configuration.dim, layers: configuration.layers, classes: classes,
-        headHidden: configuration.headHidden), rng: &rng)
+    let architecture = PriorConfiguration(
+      codes: latents.codebookSize, dim: configuration.dim, layers: configuration.layers, classes: classes,
+      headHidden: configuration.headHidden)
+    model = GatedPixelCNN(architecture, rng: &rng)
     optimizer = Adam(parameters: model.namedParameters, learningRate: configuration.learningRate)
-    sampler = BatchSampler(count: latents.train.count, rng: rng)
     let perEpoch = (latents.train.count + configuration.batchSize - 1) / configuration.batchSize
     totalUpdates = min(configuration.updates ?? Int.max, configuration.epochs * perEpoch)
     plannedEpochs = (totalUpdates + perEpoch - 1) / perEpoch
-    let fields =
-      configuration.fields + [
-        ("n_embeddings", .integer(latents.codebookSize)), ("n_classes", .integer(classes)),
-        ("grid_shape", .integers([latents.height, latents.width])),
-        ("vqvae_checkpoint", latents.checkpoint.map { .string($0) } ?? .null),
-      ]
-    try JSONText.write(JSONText.object(fields, pretty: true), to: folder.configPath)
-    metrics = try MetricsLog(path: folder.metricsPath, keepingThrough: nil)
+    if let checkpoint {
+      let trained = checkpoint.configuration
+      let differences = [
+        ("n_embeddings", architecture.codes, trained.codes), ("dim", architecture.dim, trained.dim),
+        ("n_layers", architecture.layers, trained.layers), ("n_classes", architecture.classes, trained.classes),
+        ("head_hidden", architecture.headHidden, trained.headHidden),
+        ("grid height", latents.height, checkpoint.grid.height), ("grid width", latents.width, checkpoint.grid.width),
+      ].filter { $0.1 != $0.2 }.map { "\($0.0) \($0.2) (not \($0.1))" }
+      guard differences.isEmpty else {
+        throw TrainingError(
+          "--resume \(folder.path): the prior was trained with \(differences.joined(separator: ", ")); a resumed "
+            + "prior keeps its model and latents, so drop those settings or train a new prior")
+      }
+      guard checkpoint.update < totalUpdates else {
+        throw TrainingError(
+          "--resume \(folder.path): \(checkpoint.path) has already done \(checkpoint.update) of \(totalUpdates) "
+            + "updates; pass a larger --n-updates or --epochs to train further")
+      }
+      try checkpoint.state.restore(module: model, optimizer: optimizer)
+      sampler = try checkpoint.state.sampler(count: latents.train.count)
+    } else {
+      sampler = BatchSampler(count: latents.train.count, rng: rng)
+    }
+    let recorded = ConfigValue.object(
+      configuration.values.merging([
+        "n_embeddings": .integer(latents.codebookSize), "n_classes": .integer(classes),
+        "grid_shape": .array([.integer(latents.height), .integer(latents.width)]),
+        "vqvae_checkpoint": latents.checkpoint.map { .string($0) } ?? .null, "optimizer": .string("Adam"),
+      ]) { $1 })
+    configurationJSON = recorded.jsonText
+    try JSONFile.write(recorded, to: folder.configPath)
+    loop = try TrainingLoop(
+      schedule: TrainingSchedule(
+        updates: totalUpdates, logInterval: configuration.logInterval, evalEvery: configuration.evalEvery,
+        evalBatches: configuration.evalBatches, saveEvery: configuration.saveEvery),
+      folder: folder, resumeCommand: "gated-pixelcnn", resumed: checkpoint?.state)
+    rows = [Int](repeating: 0, count: configuration.batchSize)
+    indices = [Int](repeating: 0, count: configuration.batchSize * latents.gridSize)
+    labels = [Int](repeating: 0, count: configuration.batchSize)
     (self.configuration, self.latents, self.latentsPath, self.folder) = (configuration, latents, latentsPath, folder)
   }
 
-  /// Trains for `totalUpdates`, evaluates on the whole test split, writes the final checkpoint and summary, and
-  /// draws the sample grid.
-  /// - Parameter stopRequested: polled before every update; when it returns true, the weights are saved as
-  ///   `prior-<update>.safetensors` and the run returns `.interrupted`.
-  /// - Throws: `TrainingError` if the loss stops being finite (no checkpoint is written after the last good one) or
-  ///   a file cannot be written.
-  public func run(stopRequested: () -> Bool = { false }) throws -> PriorTrainingOutcome {
-    let start = DispatchTime.now().uptimeNanoseconds
-    func seconds(since start: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9 }
-    let (batch, size, train) = (configuration.batchSize, latents.gridSize, latents.train)
-    var rows = [Int](repeating: 0, count: batch)
-    var indices = [Int](repeating: 0, count: batch * size)
-    var labels = [Int](repeating: 0, count: batch)
-    var interval = (updates: 0, loss: 0.0, hits: 0, seconds: 0.0)
-    var lastCheckpoint: (path: String, update: Int)?
-    func save(_ path: String) throws {
-      try PriorCheckpoint.write(
-        model, to: path, grid: (latents.height, latents.width), update: update, latents: latentsPath,
-        vqvaeCheckpoint: latents.checkpoint)
-      lastCheckpoint = (path, update)
-    }
+  // MARK: TrainingStage
 
-    while update < totalUpdates {
-      if stopRequested() {
-        if update > 0, lastCheckpoint?.update != update { try save(folder.checkpointPath(update: update)) }
-        return .interrupted(update: update, checkpoint: lastCheckpoint?.path)
-      }
-      let stepStart = DispatchTime.now().uptimeNanoseconds
-      sampler.next(into: &rows)
-      for (slot, row) in rows.enumerated() {
-        for p in 0..<size { indices[slot * size + p] = train.indices[row * size + p] }
-        if !train.labels.isEmpty { labels[slot] = train.labels[row] }
-      }
-      optimizer.zeroGrad()
-      let (loss, logits) = try model.loss(
-        indices, batch: batch, height: latents.height, width: latents.width,
-        labels: model.configuration.classes > 0 ? labels : nil)
-      guard loss.scalarValue.isFinite else {
-        let fallback =
-          lastCheckpoint.map { "the last good checkpoint, \($0.path) (update \($0.update)), is kept" }
-          ?? "no checkpoint was saved before it"
-        throw TrainingError(
-          "update \(update + 1): the loss is \(loss.scalarValue), not a finite number; training stopped and "
-            + "\(fallback). Train again with a lower --learning-rate.")
-      }
-      try loss.backward()
-      optimizer.update()
-      update += 1
-      interval.updates += 1
-      interval.loss += Double(loss.scalarValue)
-      interval.hits += topOneHits(channelMajorLogits: logits, targets: indices)
-      interval.seconds += seconds(since: stepStart)
-      let record = PriorMetricsRecord(
-        split: "train", update: update, epoch: sampler.epoch, loss: interval.loss / Double(interval.updates),
-        accuracy: Double(interval.hits) / Double(interval.updates * batch * size),
-        updatesPerSecond: Double(interval.updates) / interval.seconds)
-      let line = record.progressLine(total: totalUpdates, epochs: plannedEpochs)
-      reporter?.status(line, final: update == totalUpdates)
-      if update % configuration.logInterval == 0 || update == totalUpdates {
-        try metrics.append(record)
-        reporter?.logged(line)
-        interval = (0, 0, 0, 0)
-      }
-      if configuration.evalEvery > 0 && update % configuration.evalEvery == 0 && update < totalUpdates {
-        try evaluate(maxBatches: configuration.evalBatches)
-      }
-      if configuration.saveEvery > 0 && update % configuration.saveEvery == 0 && update < totalUpdates {
-        try save(folder.checkpointPath(update: update))
-      }
-    }
-
-    let test = try evaluate(maxBatches: nil)
-    let finalPath = folder.checkpointPath(update: nil)
-    try save(finalPath)
-    func summary(samples: String?) -> PriorSummary {
-      PriorSummary(
-        updates: update, epochs: sampler.epoch, wallSeconds: seconds(since: start),
-        train: metrics.records.last { $0.split == "train" }, test: test,
-        uniformBitsPerLatent: log2(Double(latents.codebookSize)), gridSize: size, checkpointPath: finalPath,
-        samplesPath: samples)
-    }
-    // The figures are written before the grid is drawn, so that a VQ-VAE that cannot decode does not lose them.
-    try JSONText.write(summary(samples: nil).json, to: folder.summaryPath)
-    let final = summary(samples: try drawSamples())
-    try JSONText.write(final.json, to: folder.summaryPath)
-    return .completed(final)
+  public var introduction: [String] {
+    let (settings, block, prior) = (configuration, latents, model.configuration)
+    return [
+      "gated-pixelcnn: LATENT_BLOCK from \(latentsPath): \(block.train.count) training and \(block.test.count) test "
+        + "grids of \(block.height)x\(block.width), K \(block.codebookSize)"
+        + (block.classCount > 0 ? ", \(block.classCount) classes" : ""),
+      "prior: \(model.parameterCount) parameters (dim \(prior.dim), \(prior.layers) layers, "
+        + (prior.classes > 0 ? "class-conditional" : "unconditional")
+        + (prior.headHidden > 0 ? ", head hidden \(prior.headHidden)" : "") + "); batch \(settings.batchSize), "
+        + "\(totalUpdates) updates, Adam lr \(settings.learningRate), seed \(settings.seed)",
+      "prior folder: \(folder.path)" + (update > 0 ? " (resuming at update \(update))" : ""),
+    ]
   }
 
-  /// Evaluates on the test split (its first `maxBatches` batches, or all of it), logs it and redraws the loss plot.
-  @discardableResult
-  private func evaluate(maxBatches: Int?) throws -> PriorEvaluation {
+  public func report(_ summary: PriorSummary) -> [String] {
+    [
+      String(
+        format: "done: %d updates in %@; test %.4f bits/latent (uniform %.2f), %.1f bits/image, accuracy %.3f",
+        summary.updates, ProgressReporter.duration(summary.wallSeconds), summary.test.bitsPerLatent,
+        summary.uniformBitsPerLatent, summary.test.bitsPerLatent * Double(summary.gridSize), summary.test.accuracy),
+      "samples:    \(summary.samplesPath ?? "(none: no VQ-VAE to decode with)")",
+      "loss curve: \(folder.lossPlotPath)", "summary:    \(folder.summaryPath)",
+      "checkpoint: \(summary.checkpointPath)", "best:       \(folder.bestCheckpointPath)",
+    ]
+  }
+
+  public var module: Module { model }
+
+  public func prepare() throws {}
+
+  public func loss() throws -> Tensor {
+    let (size, train) = (latents.gridSize, latents.train)
+    sampler.next(into: &rows)
+    for (slot, row) in rows.enumerated() {
+      for p in 0..<size { indices[slot * size + p] = train.indices[row * size + p] }
+      if !train.labels.isEmpty { labels[slot] = train.labels[row] }
+    }
+    let (loss, logits) = try model.loss(
+      indices, batch: rows.count, height: latents.height, width: latents.width,
+      labels: model.configuration.classes > 0 ? labels : nil)
+    lastLogits = logits
+    return loss
+  }
+
+  public func finishStep(loss: Tensor, seconds: Double) {
+    interval.updates += 1
+    interval.loss += Double(loss.scalarValue)
+    if let lastLogits { interval.hits += topOneHits(channelMajorLogits: lastLogits, targets: indices) }
+    interval.seconds += seconds
+    lastLogits = nil
+  }
+
+  public func intervalRecord(update: Int, reset: Bool) -> PriorMetricsRecord {
+    defer { if reset { interval = (0, 0, 0, 0) } }
+    let updates = Double(max(interval.updates, 1))
+    return PriorMetricsRecord(
+      split: "train", update: update, epoch: sampler.epoch, loss: interval.loss / updates,
+      accuracy: Double(interval.hits) / (updates * Double(indices.count)),
+      updatesPerSecond: Double(interval.updates) / interval.seconds)
+  }
+
+  public func progressLine(_ record: PriorMetricsRecord) -> String {
+    record.progressLine(total: totalUpdates, epochs: plannedEpochs)
+  }
+
+  public func evaluate(update: Int, maxBatches: Int?) throws -> (
+    record: PriorMetricsRecord, loss: Double, message: String
+  ) {
     let evaluation = try PriorEvaluation(
       model: model, split: latents.test, height: latents.height, width: latents.width, maxBatches: maxBatches)
-    try metrics.append(evaluation.record(update: update, epoch: sampler.epoch))
-    try priorLossPlot(metrics.records).write(to: folder.lossPlotPath)
-    reporter?.message(
-      String(
-        format: "test @ %d: %.4f bits/latent (%.1f bits/image, uniform %.2f)  accuracy %.3f  (%d grids)", update,
-        evaluation.bitsPerLatent, evaluation.bitsPerLatent * Double(latents.gridSize),
-        log2(Double(latents.codebookSize)), evaluation.accuracy, evaluation.grids))
-    return evaluation
+    lastEvaluation = evaluation
+    let message = String(
+      format: "test @ %d: %.4f bits/latent (%.1f bits/image, uniform %.2f)  accuracy %.3f  (%d grids)", update,
+      evaluation.bitsPerLatent, evaluation.bitsPerLatent * Double(latents.gridSize),
+      log2(Double(latents.codebookSize)), evaluation.accuracy, evaluation.grids)
+    return (evaluation.record(update: update, epoch: sampler.epoch), evaluation.loss, message)
+  }
+
+  public func drawPictures(update: Int, records: [PriorMetricsRecord]) throws {
+    try priorLossPlot(records).write(to: folder.lossPlotPath)
+  }
+
+  public func checkpoint(update: Int, wallSeconds: Double) -> SafeTensors {
+    PriorCheckpoint.file(
+      model: model, optimizer: optimizer, sampler: sampler, grid: (latents.height, latents.width), update: update,
+      wallSeconds: wallSeconds, latents: latentsPath, vqvaeCheckpoint: latents.checkpoint,
+      configurationJSON: configurationJSON)
+  }
+
+  public func finish(
+    update: Int, wallSeconds: Double, test: PriorMetricsRecord, records: [PriorMetricsRecord], checkpointPath: String
+  ) throws -> PriorSummary {
+    guard let evaluation = lastEvaluation else { throw TrainingError("no final evaluation to summarise") }
+    func summary(samples: String?) -> PriorSummary {
+      PriorSummary(
+        updates: update, epochs: sampler.epoch, wallSeconds: wallSeconds, train: records.last { $0.split == "train" },
+        test: evaluation, uniformBitsPerLatent: log2(Double(latents.codebookSize)), gridSize: latents.gridSize,
+        checkpointPath: checkpointPath, samplesPath: samples)
+    }
+    // The figures are written before the grid is drawn, so that a VQ-VAE that cannot decode does not lose them.
+    try JSONFile.write(summary(samples: nil).json, to: folder.summaryPath)
+    let final = summary(samples: try drawSamples())
+    try JSONFile.write(final.json, to: folder.summaryPath)
+    return final
   }
 
   /// Draws the 10x10 sample grid with the VQ-VAE that made the latents; nil (with a message) when it is not there.

@@ -4,9 +4,17 @@ import Foundation
 public protocol OutputFolder: Sendable {
   /// The folder's path, as given.
   var path: String { get }
+  /// What its checkpoints are named after: `vqvae`, `prior`.
+  var checkpointName: String { get }
 }
 
 extension OutputFolder {
+  /// `checkpoints/<name>-<update>.safetensors`, or the final `checkpoints/<name>.safetensors` for nil.
+  public func checkpointPath(update: Int?) -> String {
+    file("checkpoints/\(checkpointName)\(update.map { "-\($0)" } ?? "").safetensors")
+  }
+  /// `checkpoints/best.safetensors`: the state with the lowest test loss of the run's evaluations.
+  public var bestCheckpointPath: String { file("checkpoints/best.safetensors") }
   /// `config.json`: the effective configuration.
   public var configPath: String { file("config.json") }
   /// `metrics.jsonl`.
@@ -27,7 +35,8 @@ extension OutputFolder {
 /// The folder a training run leaves behind:
 ///
 ///     config.json                      the effective configuration
-///     checkpoints/vqvae.safetensors    the final state; vqvae-<update>.safetensors along the way
+///     checkpoints/vqvae.safetensors    the final state; vqvae-<update>.safetensors along the way, and
+///                                      best.safetensors, the state with the lowest test loss
 ///     metrics.jsonl                    one JSON object per log interval and per evaluation
 ///     images/recon-<update>.png        test images above their reconstructions, at each evaluation
 ///     images/loss.png                  the loss curves, redrawn at each evaluation
@@ -36,11 +45,7 @@ extension OutputFolder {
 public struct RunFolder: OutputFolder {
   /// The folder's path, as given.
   public let path: String
-
-  /// `checkpoints/vqvae-<update>.safetensors`, or the final `checkpoints/vqvae.safetensors` for nil.
-  public func checkpointPath(update: Int?) -> String {
-    file("checkpoints/vqvae\(update.map { "-\($0)" } ?? "").safetensors")
-  }
+  public var checkpointName: String { "vqvae" }
 
   /// `images/codes-<update>.png`, the per-code usage histogram of the evaluation at `update`.
   public func codeUsagePath(update: Int) -> String { file("images/codes-\(update).png") }
@@ -151,22 +156,6 @@ public struct RunFolder: OutputFolder {
     guard FileManager.default.fileExists(atPath: folder.configPath) else {
       throw TrainingError("--resume \(target): not a run folder (no config.json there)")
     }
-    guard let entries = try? FileManager.default.contentsOfDirectory(atPath: folder.checkpointsPath) else {
-      throw TrainingError("--resume \(target): no checkpoints folder")
-    }
-    // vqvae-<N>.safetensors tell their update by name; the final vqvae.safetensors must be opened to tell.
-    let numbered = entries.compactMap { name -> Int? in
-      guard name.hasPrefix("vqvae-") && name.hasSuffix(".safetensors") else { return nil }
-      return Int(name.dropFirst("vqvae-".count).dropLast(".safetensors".count))
-    }
-    var latest = try numbered.max().map { try TrainingCheckpoint(contentsOf: folder.checkpointPath(update: $0)) }
-    if entries.contains("vqvae.safetensors") {
-      let final = try TrainingCheckpoint(contentsOf: folder.checkpointPath(update: nil))
-      if final.update >= latest?.update ?? 0 { latest = final }
-    }
-    guard let latest else {
-      throw TrainingError("--resume \(target): no checkpoint in \(folder.checkpointsPath) to resume from")
-    }
-    return (folder, latest)
+    return (folder, try TrainingCheckpoint(state: folder.latestCheckpoint()))
   }
 }

@@ -1,13 +1,5 @@
 import Foundation
 
-/// How a call to `Trainer.run` ended.
-public enum TrainingOutcome: Sendable {
-  /// All updates are done; `summary.json` and the final checkpoint are written.
-  case completed(TrainingSummary)
-  /// Stopped on request at `update`; `checkpoint` holds that state (nil when no update has been done yet).
-  case interrupted(update: Int, checkpoint: String?)
-}
-
 /// The final figures of a run, as written to `summary.json`.
 public struct TrainingSummary: Sendable {
   /// Updates done.
@@ -25,29 +17,29 @@ public struct TrainingSummary: Sendable {
   /// Codes restarted from encoder outputs over the whole run.
   public let deadCodesRestarted: Int
 
-  /// The summary as a JSON object, one key per line.
-  var json: String {
-    var fields: [(String, JSONScalar)] = [
-      ("updates", .integer(updates)), ("wall_seconds", .rounded(wallSeconds)), ("test_images", .integer(test.images)),
-      ("test_loss", .rounded(test.loss)), ("test_normalized_mse", .rounded(test.normalizedMSE)),
-      ("test_psnr_db", .rounded(test.psnr)), ("test_codes_used", .integer(test.codesUsed)),
-      ("test_perplexity", .rounded(test.perplexity)), ("dead_codes_restarted", .integer(deadCodesRestarted)),
+  /// The summary as `summary.json`'s object.
+  var json: ConfigValue {
+    var fields: [String: ConfigValue] = [
+      "updates": .integer(updates), "wall_seconds": .rounded(wallSeconds), "test_images": .integer(test.images),
+      "test_loss": .rounded(test.loss), "test_normalized_mse": .rounded(test.normalizedMSE),
+      "test_psnr_db": .rounded(test.psnr), "test_codes_used": .integer(test.codesUsed),
+      "test_perplexity": .rounded(test.perplexity), "dead_codes_restarted": .integer(deadCodesRestarted),
+      "checkpoint": .string(checkpointPath), "reconstructions": .string(reconstructionPath),
     ]
     if let train {
-      fields += [
-        ("train_loss", .rounded(train.loss)), ("train_recon_error", .rounded(train.reconstructionError)),
-        ("train_perplexity", .rounded(train.perplexity)), ("train_codes_used", .rounded(train.codesUsed)),
-        ("train_updates_per_s", train.updatesPerSecond.map { .rounded($0) } ?? .null),
-      ]
+      fields.merge([
+        "train_loss": .rounded(train.loss), "train_recon_error": .rounded(train.reconstructionError),
+        "train_perplexity": .rounded(train.perplexity), "train_codes_used": .rounded(train.codesUsed),
+        "train_updates_per_s": .rounded(train.updatesPerSecond),
+      ]) { $1 }
     }
-    fields += [("checkpoint", .string(checkpointPath)), ("reconstructions", .string(reconstructionPath))]
-    return JSONText.object(fields, pretty: true)
+    return .object(fields)
   }
 }
 
 /// Trains a VQ-VAE as the classic recipe does (Adam with amsgrad, MSE / data variance + quantizer loss), writing a
 /// run folder (see `RunFolder`) with checkpoints, metrics, reconstruction grids, the loss plot and a summary.
-public final class Trainer {
+public final class Trainer: TrainingStage {
   /// The effective configuration (with `in_channels` from the data).
   public let configuration: TrainingConfiguration
   /// The images.
@@ -58,24 +50,31 @@ public final class Trainer {
   public let model: VQVAE
   /// Its optimiser.
   public let optimizer: Adam
+  /// The loop that trains it: update count, schedule, metrics, checkpoints.
+  public let loop: TrainingLoop<MetricsRecord>
   /// Where to show progress; nil trains silently.
-  public var reporter: ProgressReporter?
-  /// Updates done so far.
-  public private(set) var update: Int
+  public var reporter: ProgressReporter? {
+    get { loop.reporter }
+    set { loop.reporter = newValue }
+  }
   /// The order of the training images.
   public private(set) var sampler: BatchSampler
   /// The generator of the codebook's upkeep (k-means start, dead-code restarts), apart from the data order's so
   /// that turning those on does not change the batches.
   public private(set) var codebookRNG: RandomGenerator
 
-  private let metrics: MetricsLog<MetricsRecord>
   private let sample: ReconstructionSample
+  /// The latest evaluation, whose code usage is drawn and summarised.
+  private var lastEvaluation: Evaluation?
   /// The configuration and data facts as one JSON line, stored in every checkpoint.
   private let configurationJSON: String
-  /// Wall time of the run's earlier sessions.
-  private let earlierWallSeconds: Double
-  /// The newest checkpoint on disk, the state a NaN loss falls back to.
-  private var lastCheckpoint: (path: String, update: Int)?
+  /// One input tensor and index buffer for the whole run; each batch is written into them in place.
+  private let input: Tensor
+  private var indices: [Int]
+  private var interval: IntervalAverages
+  /// The last step's quantization, for the codebook's upkeep.
+  private var lastQuantization: Quantization?
+  private var lastReconstructionError: Float = 0
 
   /// Sets up a run as `vqvae-train` does: the configuration from defaults, `configFile` and `overrides` (the flags),
   /// then the data, then a new run folder; or, with `resume` (a run folder or checkpoint file), the run's latest
@@ -83,7 +82,7 @@ public final class Trainer {
   /// - Throws: `TrainingError` for bad settings, folders and checkpoints (naming the flag, key or file), and
   ///   `DatasetError` for missing or broken data. Nothing is written before all checks have passed.
   public convenience init(
-    configFile: String?, overrides: [(TrainingConfiguration.Key, ConfigValue)], resume: String? = nil
+    configFile: String?, overrides: [(String, ConfigValue)], resume: String? = nil
   ) throws {
     guard let resume else {
       var configuration = try TrainingConfiguration.resolve(configFile: configFile, overrides: overrides)
@@ -100,7 +99,7 @@ public final class Trainer {
       base: checkpoint.configuration, configFile: configFile, overrides: overrides)
     guard configuration.outputDir == checkpoint.configuration.outputDir else {
       throw TrainingError(
-        "\(configuration.describe(.outputDir)) cannot be combined with --resume: a resumed run goes on in its own "
+        "\(configuration.describe("output_dir")) cannot be combined with --resume: a resumed run goes on in its own "
           + "folder (\(folder.path))")
     }
     configuration.outputDir = folder.path  // the folder may have moved since the run started
@@ -130,7 +129,11 @@ public final class Trainer {
     self.model = model
     optimizer = Adam(parameters: trainable, learningRate: configuration.learningRate, amsgrad: true)
     if let checkpoint {
-      let differences = configuration.architectureDifferences(from: checkpoint.configuration)
+      let trained = checkpoint.configuration
+      let channels =
+        trained.model.inChannels == data.train.channels
+        ? [] : ["in_channels \(trained.model.inChannels) (not \(data.train.channels))"]
+      let differences = channels + configuration.architectureDifferences(from: trained)
       guard differences.isEmpty else {
         throw TrainingError(
           "--resume \(folder.path): the run was trained with \(differences.joined(separator: ", ")); a resumed run "
@@ -144,124 +147,127 @@ public final class Trainer {
       try checkpoint.restore(model: model, optimizer: optimizer)
       sampler = try checkpoint.sampler(count: data.train.count)
       codebookRNG = try checkpoint.codebookGenerator() ?? Self.codebookGenerator(seed: configuration.seed)
-      update = checkpoint.update
-      earlierWallSeconds = checkpoint.wallSeconds
-      lastCheckpoint = (checkpoint.path, checkpoint.update)
     } else {
       sampler = BatchSampler(count: data.train.count, rng: rng)
       codebookRNG = Self.codebookGenerator(seed: configuration.seed)
-      update = 0
-      earlierWallSeconds = 0
     }
-    let fields = configuration.fields + data.fields(downsamples: configuration.model.downsamples)
-    configurationJSON = JSONText.object(fields)
-    try JSONText.write(JSONText.object(fields, pretty: true), to: folder.configPath)
-    metrics = try MetricsLog(path: folder.metricsPath, keepingThrough: checkpoint?.update)
+    let recorded = ConfigValue.object(
+      configuration.recorded.merging(data.recorded(downsamples: configuration.model.downsamples)) { $1 })
+    configurationJSON = recorded.jsonText
+    try JSONFile.write(recorded, to: folder.configPath)
+    loop = try TrainingLoop(
+      schedule: TrainingSchedule(
+        updates: configuration.updates, logInterval: configuration.logInterval, evalEvery: configuration.evalEvery,
+        evalBatches: configuration.evalBatches, saveEvery: configuration.saveEvery),
+      folder: folder, resumeCommand: "vqvae-train", resumed: checkpoint?.state)
     sample = ReconstructionSample(test: data.test)
+    input = Tensor(zeros: [configuration.batchSize, data.train.channels, data.train.height, data.train.width])
+    indices = [Int](repeating: 0, count: configuration.batchSize)
+    interval = IntervalAverages(codes: configuration.model.embeddings)
     (self.configuration, self.data, self.folder) = (configuration, data, folder)
   }
 
-  /// Trains until `n_updates`, then evaluates on the whole test split and writes the final checkpoint and summary.
-  /// - Parameter stopRequested: polled before every update; when it returns true, the state is saved as
-  ///   `vqvae-<update>.safetensors` and the run returns `.interrupted`.
-  /// - Throws: `TrainingError` if the loss stops being finite (the update is named; no checkpoint is written after
-  ///   the last good one) or a file cannot be written.
-  public func run(stopRequested: () -> Bool = { false }) throws -> TrainingOutcome {
-    let sessionStart = Self.now()
-    func wallSeconds() -> Double { earlierWallSeconds + Self.now() - sessionStart }
-    let (total, variance, train) = (configuration.updates, Float(data.variance), data.train)
-    // One input tensor and index buffer for the whole run; each batch is written into them in place.
-    let input = Tensor(zeros: [configuration.batchSize, train.channels, train.height, train.width])
-    var indices = [Int](repeating: 0, count: configuration.batchSize)
-    var interval = IntervalAverages(codes: configuration.model.embeddings)
-    if update == 0 && configuration.codebook.initialization == .kmeans { try initializeCodebookByKMeans() }
+  // MARK: TrainingStage
 
-    while update < total {
-      if stopRequested() {
-        if lastCheckpoint?.update != update { try saveCheckpoint(folder.checkpointPath(update: update), wallSeconds()) }
-        return .interrupted(update: update, checkpoint: lastCheckpoint?.path)
-      }
-      let stepStart = Self.now()
-      sampler.next(into: &indices)
-      input.data.withUnsafeMutableBufferPointer { train.fillBatch(indices: indices, into: $0) }
-      optimizer.zeroGrad()
-      let (loss, reconstructionError, _, quantization) = try model.loss(input, dataVariance: variance)
-      guard loss.scalarValue.isFinite else {
-        throw divergence("update \(update + 1): the loss is \(loss.scalarValue), not a finite number")
-      }
-      try loss.backward()
-      optimizer.update()
-      let restarted = model.quantizer.maintainCodebook(
-        encoderOutputs: quantization.encoderOutputs, indices: quantization.indices, rng: &codebookRNG)
-      update += 1
-      interval.add(
-        loss: loss.scalarValue, reconstructionError: reconstructionError.scalarValue,
-        perplexity: quantization.perplexity, codes: quantization.indices, restarted: restarted,
-        seconds: Self.now() - stepStart)
-      reporter?.status(interval.record(update: update).progressLine(total: total), final: update == total)
-
-      if update % configuration.logInterval == 0 || update == total {
-        let record = interval.record(update: update)
-        try metrics.append(record)
-        reporter?.logged(record.progressLine(total: total))
-        interval = IntervalAverages(codes: configuration.model.embeddings)
-      }
-      if configuration.evalEvery > 0 && update % configuration.evalEvery == 0 && update < total {
-        try evaluate(maxBatches: configuration.evalBatches)
-      }
-      if configuration.saveEvery > 0 && update % configuration.saveEvery == 0 && update < total {
-        try saveCheckpoint(folder.checkpointPath(update: update), wallSeconds())
-      }
-    }
-
-    let test = try evaluate(maxBatches: nil)
-    let finalPath = folder.checkpointPath(update: nil)
-    try saveCheckpoint(finalPath, wallSeconds())
-    let summary = TrainingSummary(
-      updates: update, wallSeconds: wallSeconds(), test: test, train: metrics.records.last { $0.split == "train" },
-      checkpointPath: finalPath, reconstructionPath: folder.reconstructionPath(update: update),
-      deadCodesRestarted: metrics.records.compactMap(\.deadCodesRestarted).reduce(0, +))
-    try JSONText.write(summary.json, to: folder.summaryPath)
-    return .completed(summary)
+  public var introduction: [String] {
+    let (settings, train, model) = (configuration, data.train, configuration.model)
+    let codebook = settings.codebook
+    let grid = model.latentGrid(height: train.height, width: train.width)
+    return [
+      "vqvae-train: \(settings.dataset.rawValue) from \(settings.dataDir ?? "?"): \(train.count) training and "
+        + "\(data.test.count) test images of \(train.channels)x\(train.height)x\(train.width) (latent grid "
+        + "\(grid.height)x\(grid.width)), pixel variance " + String(format: "%.4f", data.variance),
+      "model: \(self.model.parameterCount) parameters (n_hiddens \(model.hiddens), K \(model.embeddings) x D "
+        + "\(model.embeddingDim), downsamples \(model.downsamples)); batch \(settings.batchSize), \(settings.updates) "
+        + "updates, Adam(amsgrad) lr \(settings.learningRate), seed \(settings.seed)",
+      "codebook: \(codebook.update == .ema ? "EMA updates (decay \(codebook.emaDecay))" : "learnt from its loss"), "
+        + "\(codebook.initialization == .kmeans ? "k-means" : "uniform") start, "
+        + (codebook.deadCodeThreshold > 0
+          ? "dead codes (usage < \(codebook.deadCodeThreshold) per batch) restarted" : "no restarts"),
+      "run folder: \(folder.path)" + (update > 0 ? " (resuming at update \(update))" : ""),
+    ]
   }
 
-  /// Evaluates on the test split (its first `maxBatches` batches, or all of it), logs it, and redraws the
-  /// reconstruction grid and the loss plot.
-  @discardableResult
-  private func evaluate(maxBatches: Int?) throws -> Evaluation {
+  public func report(_ summary: TrainingSummary) -> [String] {
+    [
+      String(
+        format: "done: %d updates in %@; test normalised MSE %.4f, PSNR %.2f dB, codes used %d/%d, perplexity %.1f",
+        summary.updates, ProgressReporter.duration(summary.wallSeconds), summary.test.normalizedMSE,
+        summary.test.psnr, summary.test.codesUsed, configuration.model.embeddings, summary.test.perplexity),
+      "run folder:      \(folder.path)", "reconstructions: \(summary.reconstructionPath)",
+      "loss curves:     \(folder.lossPlotPath)", "summary:         \(folder.summaryPath)",
+      "checkpoint:      \(summary.checkpointPath)", "best:            \(folder.bestCheckpointPath)",
+    ]
+  }
+
+  public var module: Module { model }
+
+  public func prepare() throws {
+    if configuration.codebook.initialization == .kmeans { try initializeCodebookByKMeans() }
+  }
+
+  public func loss() throws -> Tensor {
+    sampler.next(into: &indices)
+    let train = data.train
+    input.data.withUnsafeMutableBufferPointer { train.fillBatch(indices: indices, into: $0) }
+    let (loss, reconstructionError, _, quantization) = try model.loss(input, dataVariance: Float(data.variance))
+    (lastQuantization, lastReconstructionError) = (quantization, reconstructionError.scalarValue)
+    return loss
+  }
+
+  public func finishStep(loss: Tensor, seconds: Double) {
+    guard let quantization = lastQuantization else { return }
+    let restarted = model.quantizer.maintainCodebook(
+      encoderOutputs: quantization.encoderOutputs, indices: quantization.indices, rng: &codebookRNG)
+    interval.add(
+      loss: loss.scalarValue, reconstructionError: lastReconstructionError, perplexity: quantization.perplexity,
+      codes: quantization.indices, restarted: restarted, seconds: seconds)
+    lastQuantization = nil
+  }
+
+  public func intervalRecord(update: Int, reset: Bool) -> MetricsRecord {
+    defer { if reset { interval = IntervalAverages(codes: configuration.model.embeddings) } }
+    return interval.record(update: update)
+  }
+
+  public func progressLine(_ record: MetricsRecord) -> String { record.progressLine(total: configuration.updates) }
+
+  public func evaluate(update: Int, maxBatches: Int?) throws -> (record: MetricsRecord, loss: Double, message: String) {
     let evaluation = try Evaluation(
       model: model, dataset: data.test, dataVariance: data.variance, maxBatches: maxBatches)
-    try metrics.append(evaluation.record(update: update))
+    lastEvaluation = evaluation
+    let message = String(
+      format: "test @ %d: loss %.4f  normalised MSE %.4f  PSNR %.2f dB  codes used %d/%d  perplexity %.1f",
+      update, evaluation.loss, evaluation.normalizedMSE, evaluation.psnr, evaluation.codesUsed,
+      configuration.model.embeddings, evaluation.perplexity)
+    return (evaluation.record(update: update), evaluation.loss, message)
+  }
+
+  /// The reconstruction grid, the code usage of the last evaluation and the loss plot.
+  public func drawPictures(update: Int, records: [MetricsRecord]) throws {
     try sample.grid(model: model).write(to: folder.reconstructionPath(update: update))
-    try evaluation.usagePlot(update: update).write(to: folder.codeUsagePath(update: update))
-    try lossPlot(metrics.records).write(to: folder.lossPlotPath)
-    reporter?.message(
-      String(
-        format: "test @ %d: loss %.4f  normalised MSE %.4f  PSNR %.2f dB  codes used %d/%d  perplexity %.1f",
-        update, evaluation.loss, evaluation.normalizedMSE, evaluation.psnr, evaluation.codesUsed,
-        configuration.model.embeddings, evaluation.perplexity))
-    return evaluation
-  }
-
-  private func saveCheckpoint(_ path: String, _ wallSeconds: Double) throws {
-    // A finite loss can still come with a NaN gradient; never let such weights replace a good checkpoint.
-    guard model.parameters.allSatisfy({ $0.data.allSatisfy(\.isFinite) }) else {
-      throw divergence("update \(update): the weights are no longer finite numbers")
+    if let lastEvaluation {
+      try lastEvaluation.usagePlot(update: update).write(to: folder.codeUsagePath(update: update))
     }
-    try TrainingCheckpoint.write(
-      to: path, update: update, model: model, optimizer: optimizer, sampler: sampler, codebookRNG: codebookRNG,
-      configurationJSON: configurationJSON, wallSeconds: wallSeconds)
-    lastCheckpoint = (path, update)
+    try lossPlot(records).write(to: folder.lossPlotPath)
   }
 
-  /// The error for a run whose numbers stopped being finite (`what` says where), pointing at the last good checkpoint.
-  private func divergence(_ what: String) -> TrainingError {
-    let fallback =
-      lastCheckpoint.map {
-        "The last good checkpoint, \($0.path) (update \($0.update)), is kept; resume from it with --resume "
-          + "\(folder.path) and a lower --learning-rate."
-      } ?? "No checkpoint was saved before it; start again with a lower --learning-rate."
-    return TrainingError("\(what); training stopped. \(fallback)")
+  public func checkpoint(update: Int, wallSeconds: Double) -> SafeTensors {
+    TrainingCheckpoint.file(
+      update: update, model: model, optimizer: optimizer, sampler: sampler, codebookRNG: codebookRNG,
+      configurationJSON: configurationJSON, wallSeconds: wallSeconds)
+  }
+
+  public func finish(
+    update: Int, wallSeconds: Double, test: MetricsRecord, records: [MetricsRecord], checkpointPath: String
+  ) throws -> TrainingSummary {
+    guard let evaluation = lastEvaluation else { throw TrainingError("no final evaluation to summarise") }
+    let summary = TrainingSummary(
+      updates: update, wallSeconds: wallSeconds, test: evaluation, train: records.last { $0.split == "train" },
+      checkpointPath: checkpointPath, reconstructionPath: folder.reconstructionPath(update: update),
+      deadCodesRestarted: records.compactMap(\.deadCodesRestarted).reduce(0, +))
+    try JSONFile.write(summary.json, to: folder.summaryPath)
+    return summary
   }
 
   /// Starts the codebook at k-means centres of the encoder's outputs for enough training images (picked by the
@@ -299,7 +305,7 @@ public final class Trainer {
     let codes = configuration.model.embeddings
     guard configuration.codebook.initialization != .kmeans || outputs >= codes else {
       throw TrainingError(
-        "\(configuration.describe(.codebookInit)) kmeans needs at least as many encoder outputs as codes, but "
+        "\(configuration.describe("codebook_init")) kmeans needs at least as many encoder outputs as codes, but "
           + "\(data.train.count) training images give \(outputs) for \(codes) codes; use more images or a "
           + "smaller n_embeddings")
     }
@@ -310,7 +316,6 @@ public final class Trainer {
     RandomGenerator(seed: UInt64(seed) ^ 0xC0DE_B00C)
   }
 
-  private static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
 }
 
 /// Running sums over one log interval.

@@ -3,45 +3,9 @@ import Foundation
 /// Everything a training run is set up from: data, model, optimiser and schedule.
 ///
 /// The keys are the classic PyTorch repo's flag names (`batch_size`, `n_hiddens`, `learning_rate` ...): the keys of
-/// `configs/*.json` and, with dashes, the flags of `vqvae-train`. Values are resolved as flag > config file > default.
-public struct TrainingConfiguration: KeyedConfiguration, Sendable {
-  /// A settable key, spelled as in the JSON files.
-  public enum Key: String, ConfigurationKey {
-    case dataset
-    case dataDir = "data_dir"
-    case outputDir = "output_dir"
-    case seed
-    case batchSize = "batch_size"
-    case updates = "n_updates"
-    case hiddens = "n_hiddens"
-    case residualHiddens = "n_residual_hiddens"
-    case residualLayers = "n_residual_layers"
-    case embeddingDim = "embedding_dim"
-    case embeddings = "n_embeddings"
-    case beta
-    case learningRate = "learning_rate"
-    case logInterval = "log_interval"
-    case saveEvery = "save_every"
-    case evalEvery = "eval_every"
-    case evalBatches = "eval_batches"
-    case trainLimit = "train_limit"
-    case testLimit = "test_limit"
-    case codebookUpdate = "codebook_update"
-    case emaDecay = "ema_decay"
-    case codebookInit = "codebook_init"
-    case deadCodeThreshold = "dead_code_threshold"
-    case downsamples
-    case pad
-    case imageSize = "image_size"
-  }
-
-  /// Keys that a saved `config.json` records about the run but that are not settings: accepted and skipped, so a
-  /// run's `config.json` can be passed back as `--config`. (`in_channels` comes from the data.)
-  /// A pipeline config's `"prior"` object is gated-pixelcnn's, skipped here too.
-  static let recordedKeys: Set<String> = [
-    "in_channels", "optimizer", "train_count", "test_count", "data_variance", "image_shape", "latent_grid", "prior",
-  ]
-
+/// `configs/*.json` and, with dashes, the flags of `vqvae-train`. Values are resolved as flag > config file > default;
+/// each setting is declared once, in `settings`, and its default is the value its property starts with.
+public struct TrainingConfiguration: StageSettings {
   /// The dataset to train on.
   public var dataset: DatasetName = .fashionMNIST
   /// Where the dataset's files are; nil looks in the dataset's default folder.
@@ -77,137 +41,103 @@ public struct TrainingConfiguration: KeyedConfiguration, Sendable {
   /// How the images are shaped as they load (MNIST padding, FOLDER crop and resize).
   public var shaping = ImageShaping()
   /// Where each key that is not at its default was last set.
-  public private(set) var origins: [Key: ConfigOrigin] = [:]
+  public var origins: [String: ConfigOrigin] = [:]
 
-  /// The classic repo's defaults.
+  /// The defaults.
   public init() {}
 
-  /// Sets `key` from a JSON or flag value, checking its type (a dataset name must be known).
-  /// - Throws: `TrainingError` naming the key and its origin.
-  public mutating func set(_ key: Key, to value: ConfigValue, from origin: ConfigOrigin) throws {
-    let name = origin.describe(key.rawValue, flag: key.flag)
-    switch key {
-    case .dataset:
-      guard let text = try value.optionalString(name) else { throw TrainingError("\(name) must be a string, got null") }
-      guard let dataset = DatasetName(parsing: text) else {
-        let known = DatasetName.allCases.map(\.rawValue).joined(separator: ", ")
-        throw TrainingError("\(name): unknown dataset '\(text)'; choose one of \(known) (any case)")
-      }
-      self.dataset = dataset
-    case .dataDir: dataDir = try value.optionalString(name)
-    case .outputDir: outputDir = try value.optionalString(name)
-    case .seed: seed = try value.integer(name)
-    case .batchSize: batchSize = try value.integer(name)
-    case .updates: updates = try value.integer(name)
-    case .hiddens: model.hiddens = try value.integer(name)
-    case .residualHiddens: model.residualHiddens = try value.integer(name)
-    case .residualLayers: model.residualLayers = try value.integer(name)
-    case .embeddingDim: model.embeddingDim = try value.integer(name)
-    case .embeddings: model.embeddings = try value.integer(name)
-    case .beta: model.beta = try value.float(name)
-    case .learningRate: learningRate = try value.float(name)
-    case .logInterval: logInterval = try value.integer(name)
-    case .saveEvery: saveEvery = try value.integer(name)
-    case .evalEvery: evalEvery = try value.integer(name)
-    case .evalBatches: evalBatches = try value.optionalInteger(name)
-    case .trainLimit: trainLimit = try value.optionalInteger(name)
-    case .testLimit: testLimit = try value.optionalInteger(name)
-    case .codebookUpdate: codebook.update = try value.choice(name, of: CodebookSettings.Update.self)
-    case .emaDecay: codebook.emaDecay = try value.float(name)
-    case .codebookInit: codebook.initialization = try value.choice(name, of: CodebookSettings.Initialization.self)
-    case .deadCodeThreshold: codebook.deadCodeThreshold = try value.float(name)
-    case .downsamples: model.downsamples = try value.integer(name)
-    case .pad: shaping.pad = try value.boolean(name)
-    case .imageSize: shaping.size = try value.optionalInteger(name)
-    }
-    origins[key] = origin
-  }
+  public static let section: String? = nil
 
-  /// Applies every key of a JSON config file.
-  /// - Throws: `TrainingError` naming the file (and the key) if it cannot be read, is not a JSON object, has an
-  ///   unknown key or a value of the wrong type.
-  public mutating func apply(contentsOf path: String) throws {
-    try apply(ConfigFile.entries(try ConfigFile.object(at: path)), source: path)
-  }
+  /// Keys that a saved `config.json` records about the run but that are not settings: accepted and skipped, so a
+  /// run's `config.json` can be passed back as `--config`. (`in_channels` comes from the data.) A pipeline config's
+  /// `"prior"` object is gated-pixelcnn's, skipped here too.
+  public static let recordedKeys: Set<String> = [
+    "in_channels", "optimizer", "train_count", "test_count", "data_variance", "image_shape", "latent_grid", "prior",
+  ]
 
-  /// Applies every key of the JSON object in `data`; `source` names it in errors.
-  mutating func apply(json data: Data, source: String) throws {
-    try apply(ConfigFile.entries(try JSONText.parseObject(data, source: source)), source: source)
-  }
+  public static let settings: [Setting<TrainingConfiguration>] = [
+    .custom(
+      "dataset", valueName: "name",
+      help: "FASHION_MNIST, MNIST, CIFAR10 or FOLDER, any case (see the README's Datasets)",
+      read: { .string($0.dataset.rawValue) },
+      write: { settings, value, name in
+        guard let text = try value.optionalString(name) else {
+          throw TrainingError("\(name) must be a string, got null")
+        }
+        guard let dataset = DatasetName(parsing: text) else {
+          let known = DatasetName.allCases.map(\.rawValue).joined(separator: ", ")
+          throw TrainingError("\(name): unknown dataset '\(text)'; choose one of \(known) (any case)")
+        }
+        settings.dataset = dataset
+      }),
+    .text(
+      "data_dir", \.dataDir, unset: "/usr/share/datasets/fashion-mnist for FASHION_MNIST, ./data otherwise",
+      help: "Dataset folder"),
+    .text("output_dir", \.outputDir, unset: "outputs/vqvae-<dataset>-<yyyyMMdd-HHmmss>", help: "Run folder"),
+    .integer(
+      "seed", \.seed, .atLeast(0), help: "Seed of the initial weights, the data order and the codebook's upkeep"),
+    .integer("batch_size", \.batchSize, .atLeast(1), help: "Images per update"),
+    .integer("n_updates", \.updates, .atLeast(1), help: "Updates in the whole run"),
+    .number("learning_rate", \.learningRate, .positive, help: "Adam (amsgrad) learning rate"),
+    .integer(
+      "n_hiddens", \.model.hiddens, .custom("even and at least 2") { $0 >= 2 && $0 % 2 == 0 }, architecture: true,
+      help: "Encoder and decoder channels h, even (the outer convolutions use h/2)"),
+    .integer(
+      "n_residual_hiddens", \.model.residualHiddens, .atLeast(1), architecture: true,
+      help: "Channels inside each residual layer"),
+    .integer(
+      "n_residual_layers", \.model.residualLayers, .atLeast(0), architecture: true,
+      help: "Residual layers per stack"),
+    .integer(
+      "embedding_dim", \.model.embeddingDim, .atLeast(1), architecture: true, help: "Codebook vector dimension D"),
+    .integer("n_embeddings", \.model.embeddings, .atLeast(1), architecture: true, help: "Codebook size K"),
+    .number("beta", \.model.beta, .nonNegative, help: "Commitment loss weight beta"),
+    .integer(
+      "downsamples", \.model.downsamples, .within(1...6), architecture: true,
+      help: "Stride-2 stages in the encoder and the decoder: the latent grid is the image / 2^downsamples"),
+    .choice(
+      "codebook_update", \.codebook.update, architecture: true,
+      help: "How the codebook learns: loss (its loss, through Adam) or ema (moving averages of its encoder outputs)"),
+    .number(
+      "ema_decay", \.codebook.emaDecay, .custom("in (0, 1), such as 0.99") { $0 > 0 && $0 < 1 },
+      help: "Decay of the codebook's moving averages"),
+    .choice(
+      "codebook_init", \.codebook.initialization,
+      help: "How the codebook starts: uniform(-1/K, 1/K), or kmeans (k-means++ and 10 Lloyd rounds on encoder outputs)"),
+    .number(
+      "dead_code_threshold", \.codebook.deadCodeThreshold,
+      .custom("a non-negative number (assignments per batch; 0 turns restarts off)") { $0.isFinite && $0 >= 0 },
+      help: "Restart a code whose moving-average use per batch falls below this; 0: never"),
+    .boolean("pad", \.shaping.pad, help: "Pad MNIST-style 28x28 images to 32x32 (false: 28x28, 7x7 latent grids)"),
+    .optionalInteger(
+      "image_size", \.shaping.size, .within(16...256),
+      unset: "the files' own size", help: "FOLDER images: centre-crop to a square and area-resize to N x N"),
+    .integer("log_interval", \.logInterval, .atLeast(1), help: "Updates per metrics line"),
+    .integer("eval_every", \.evalEvery, .atLeast(0), help: "Updates between test evaluations; 0: at the end only"),
+    .optionalInteger(
+      "eval_batches", \.evalBatches, .atLeast(1),
+      help: "Test batches of \(Evaluation.defaultBatchSize) per evaluation during training (the final one uses all)"),
+    .integer(
+      "save_every", \.saveEvery, .atLeast(0),
+      help: "Updates between numbered checkpoints; 0: the final and the best only"),
+    .optionalInteger("train_limit", \.trainLimit, .atLeast(1), help: "Use only the first N training images"),
+    .optionalInteger("test_limit", \.testLimit, .atLeast(1), help: "Use only the first N test images"),
+  ]
 
-  public mutating func readRecorded(_ name: String, _ value: ConfigValue, source: String) throws -> Bool {
+  public mutating func readRecorded(_ key: String, _ value: ConfigValue, source: String) throws {
     // in_channels comes from the data; read back so that a resumed run can check its data against it.
-    if name == "in_channels" { model.inChannels = try value.integer("\(source): in_channels") }
-    return Self.recordedKeys.contains(name)
+    if key == "in_channels" { model.inChannels = try value.integer("\(source): in_channels") }
   }
 
-  /// Checks every value, naming the flag or file key of the first bad one.
-  /// - Throws: `TrainingError`.
-  public func validate() throws {
-    for (key, value) in [
-      (Key.batchSize, batchSize), (.updates, updates), (.residualHiddens, model.residualHiddens),
-      (.embeddingDim, model.embeddingDim), (.embeddings, model.embeddings), (.logInterval, logInterval),
-    ] {
-      try require(value >= 1, key, "at least 1", value)
-    }
-    try require(model.hiddens >= 2 && model.hiddens % 2 == 0, .hiddens, "even and at least 2", model.hiddens)
-    for (key, value) in [
-      (Key.residualLayers, model.residualLayers), (.saveEvery, saveEvery), (.evalEvery, evalEvery), (.seed, seed),
-    ] {
-      try require(value >= 0, key, "at least 0", value)
-    }
-    for (key, value) in [(Key.evalBatches, evalBatches), (.trainLimit, trainLimit), (.testLimit, testLimit)] {
-      if let value { try require(value >= 1, key, "at least 1 when set", value) }
-    }
-    try require((1...6).contains(model.downsamples), .downsamples, "in 1...6", model.downsamples)
+  public func checkTogether() throws {
     if let size = shaping.size {
-      try require((16...256).contains(size), .imageSize, "in 16...256", size)
       try require(
-        dataset == .folder, .imageSize, "unset for \(dataset.rawValue) (it crops and resizes FOLDER images)", size)
+        dataset == .folder, "image_size", "unset for \(dataset.rawValue) (it crops and resizes FOLDER images)", size)
     }
-    try require(learningRate.isFinite && learningRate > 0, .learningRate, "a positive number", learningRate)
-    try require(model.beta.isFinite && model.beta >= 0, .beta, "a non-negative number", model.beta)
-    try require(
-      codebook.emaDecay > 0 && codebook.emaDecay < 1, .emaDecay, "in (0, 1), such as 0.99", codebook.emaDecay)
-    try require(
-      codebook.deadCodeThreshold.isFinite && codebook.deadCodeThreshold >= 0, .deadCodeThreshold,
-      "a non-negative number (assignments per batch; 0 turns restarts off)", codebook.deadCodeThreshold)
   }
 
-  /// The settings as JSON fields, in key order, followed by `in_channels` and the optimiser.
-  var fields: [(String, JSONScalar)] {
-    func optional(_ value: Int?) -> JSONScalar { value.map { .integer($0) } ?? .null }
-    func optional(_ value: String?) -> JSONScalar { value.map { .string($0) } ?? .null }
-    return [
-      ("dataset", .string(dataset.rawValue)), ("data_dir", optional(dataDir)), ("output_dir", optional(outputDir)),
-      ("seed", .integer(seed)), ("batch_size", .integer(batchSize)), ("n_updates", .integer(updates)),
-      ("n_hiddens", .integer(model.hiddens)), ("n_residual_hiddens", .integer(model.residualHiddens)),
-      ("n_residual_layers", .integer(model.residualLayers)), ("embedding_dim", .integer(model.embeddingDim)),
-      ("n_embeddings", .integer(model.embeddings)), ("beta", .float(model.beta)),
-      ("learning_rate", .float(learningRate)), ("log_interval", .integer(logInterval)),
-      ("save_every", .integer(saveEvery)), ("eval_every", .integer(evalEvery)),
-      ("eval_batches", optional(evalBatches)), ("train_limit", optional(trainLimit)),
-      ("test_limit", optional(testLimit)), ("codebook_update", .string(codebook.update.rawValue)),
-      ("ema_decay", .float(codebook.emaDecay)), ("codebook_init", .string(codebook.initialization.rawValue)),
-      ("dead_code_threshold", .float(codebook.deadCodeThreshold)), ("downsamples", .integer(model.downsamples)),
-      ("pad", .boolean(shaping.pad)), ("image_size", optional(shaping.size)),
-      ("in_channels", .integer(model.inChannels)),
-      ("optimizer", .string("Adam(amsgrad)")),
-    ]
-  }
-
-  /// The architecture settings on which `other` differs, as "n_hiddens 128 (not 64)", in key order.
-  func architectureDifferences(from other: TrainingConfiguration) -> [String] {
-    let mine = model
-    let theirs = other.model
-    return [
-      ("in_channels", mine.inChannels, theirs.inChannels), ("n_hiddens", mine.hiddens, theirs.hiddens),
-      ("n_residual_hiddens", mine.residualHiddens, theirs.residualHiddens),
-      ("n_residual_layers", mine.residualLayers, theirs.residualLayers),
-      ("embedding_dim", mine.embeddingDim, theirs.embeddingDim), ("n_embeddings", mine.embeddings, theirs.embeddings),
-      ("downsamples", mine.downsamples, theirs.downsamples),
-    ].filter { $0.1 != $0.2 }.map { "\($0.0) \($0.2) (not \($0.1))" }
-      + (codebook.update == other.codebook.update
-        ? [] : ["codebook_update \(other.codebook.update.rawValue) (not \(codebook.update.rawValue))"])
+  /// What `config.json` and the checkpoints record: every setting, `in_channels` and the optimiser.
+  var recorded: [String: ConfigValue] {
+    values.merging(["in_channels": .integer(model.inChannels), "optimizer": .string("Adam(amsgrad)")]) { $1 }
   }
 }

@@ -55,11 +55,11 @@ public struct TrainingData: Sendable {
 
   /// The JSON fields `config.json` records about the data: counts, variance, the image shape `[C, H, W]` and the
   /// latent grid `[h, w]` that `downsamples` makes of it.
-  func fields(downsamples: Int) -> [(String, JSONScalar)] {
+  func recorded(downsamples: Int) -> [String: ConfigValue] {
     [
-      ("train_count", .integer(train.count)), ("test_count", .integer(test.count)),
-      ("data_variance", .double(variance)), ("image_shape", .integers([train.channels, train.height, train.width])),
-      ("latent_grid", .integers([train.height >> downsamples, train.width >> downsamples])),
+      "train_count": .integer(train.count), "test_count": .integer(test.count), "data_variance": .number(variance),
+      "image_shape": .array([train.channels, train.height, train.width].map { .integer($0) }),
+      "latent_grid": .array([train.height >> downsamples, train.width >> downsamples].map { .integer($0) }),
     ]
   }
 }

@@ -1,0 +1,214 @@
+import Foundation
+
+/// How a training run ended.
+public enum TrainingOutcome<Summary: Sendable>: Sendable {
+  /// All updates are done; the final checkpoint and `summary.json` are written.
+  case completed(Summary)
+  /// Stopped on request at `update`; `checkpoint` holds that state.
+  case interrupted(update: Int, checkpoint: String?)
+}
+
+/// When the loop logs, evaluates and saves.
+public struct TrainingSchedule: Sendable {
+  /// Updates in the whole run.
+  public var updates: Int
+  /// Updates per line of training metrics.
+  public var logInterval: Int
+  /// Updates between test evaluations; 0 evaluates only at the end.
+  public var evalEvery: Int
+  /// Test batches per intermediate evaluation; nil uses the whole split (the final evaluation always does).
+  public var evalBatches: Int?
+  /// Updates between numbered checkpoints; 0 saves only the final one (and the best).
+  public var saveEvery: Int
+}
+
+/// A model being trained, as `TrainingLoop` sees it: the VQ-VAE's `Trainer` and the prior's `PriorTrainer`. The
+/// stage owns the model, its optimiser, the data order and the pictures; the loop owns the update count, the
+/// schedule, the metrics, the checkpoints and the stop signal.
+public protocol TrainingStage: AnyObject {
+  /// One line of the stage's `metrics.jsonl`.
+  associatedtype Record: MetricsLine
+  /// What `summary.json` holds.
+  associatedtype Summary: Sendable
+
+  /// The loop that trains it.
+  var loop: TrainingLoop<Record> { get }
+  /// The lines a command prints before training: data, model, run folder.
+  var introduction: [String] { get }
+  /// The lines a command prints after training: the figures first, then where the files are.
+  func report(_ summary: Summary) -> [String]
+  /// The model, whose weights must stay finite for a checkpoint to be written.
+  var module: Module { get }
+  /// Its optimiser.
+  var optimizer: Adam { get }
+  /// Before the first update of a fresh run (a k-means codebook start, say).
+  func prepare() throws
+  /// Draws the next batch and returns its loss, with gradients recorded.
+  func loss() throws -> Tensor
+  /// After the optimiser's step: upkeep (the codebook's) and the interval's running sums.
+  func finishStep(loss: Tensor, seconds: Double)
+  /// The running interval as a training line at `update` (and, with `reset`, a fresh interval after it).
+  func intervalRecord(update: Int, reset: Bool) -> Record
+  /// The progress line of a training line.
+  func progressLine(_ record: Record) -> String
+  /// Evaluates the test split: its metrics line, the loss that picks the best checkpoint, and a message.
+  func evaluate(update: Int, maxBatches: Int?) throws -> (record: Record, loss: Double, message: String)
+  /// Redraws the pictures after an evaluation (reconstructions, loss curves).
+  func drawPictures(update: Int, records: [Record]) throws
+  /// The whole training state as a checkpoint file.
+  func checkpoint(update: Int, wallSeconds: Double) -> SafeTensors
+  /// After the final checkpoint: `summary.json` and the stage's closing pictures.
+  func finish(
+    update: Int, wallSeconds: Double, test: Record, records: [Record], checkpointPath: String
+  ) throws -> Summary
+}
+
+extension TrainingStage {
+  /// Updates done so far.
+  public var update: Int { loop.update }
+
+  /// Trains to the end of the schedule (see `TrainingLoop.run`).
+  public func run(stopRequested: () -> Bool = { false }) throws -> TrainingOutcome<Summary> {
+    try loop.run(self, stopRequested: stopRequested)
+  }
+}
+
+/// The one training loop: stop signal, batches, loss, finite check, backward, step, log, evaluate, checkpoint
+/// (numbered, best by test loss, final), resume and summary, for every model.
+public final class TrainingLoop<Record: MetricsLine> {
+  /// Updates done so far.
+  public private(set) var update: Int
+  /// Where to show progress; nil trains silently.
+  public var reporter: ProgressReporter?
+  /// `metrics.jsonl`.
+  public let metrics: MetricsLog<Record>
+  let schedule: TrainingSchedule
+  public let folder: OutputFolder
+  /// The stage's command, which resumes this run (for messages).
+  public let resumeCommand: String
+  /// Wall time of the run's earlier sessions.
+  let earlierWallSeconds: Double
+  /// The newest checkpoint on disk, the state a NaN loss falls back to.
+  private(set) var lastCheckpoint: (path: String, update: Int)?
+  /// The lowest test loss seen, whose state is `checkpoints/best.safetensors`.
+  private(set) var bestLoss: Double?
+
+  /// A loop at the start of a run, or at `resumed`'s checkpoint (whose metrics lines after it are dropped).
+  /// - Throws: `TrainingError` if `metrics.jsonl` cannot be written.
+  public init(
+    schedule: TrainingSchedule, folder: OutputFolder, resumeCommand: String, resumed: TrainingState? = nil
+  ) throws {
+    (self.schedule, self.folder, self.resumeCommand) = (schedule, folder, resumeCommand)
+    update = resumed?.update ?? 0
+    earlierWallSeconds = resumed?.wallSeconds ?? 0
+    lastCheckpoint = resumed.map { ($0.path, $0.update) }
+    bestLoss = try resumed.flatMap { _ in try TrainingState.bestLoss(in: folder) }
+    metrics = try MetricsLog(path: folder.metricsPath, keepingThrough: resumed?.update)
+  }
+
+  /// Trains `stage` to `schedule.updates`, then evaluates the whole test split, writes the final checkpoint and
+  /// lets the stage write its summary.
+  /// - Parameter stopRequested: polled before every update; when it returns true, the state is saved as
+  ///   `<model>-<update>.safetensors` and the run returns `.interrupted`.
+  /// - Throws: `TrainingError` if the loss or the weights stop being finite (the update is named; no checkpoint is
+  ///   written after the last good one) or a file cannot be written.
+  public func run<Stage: TrainingStage>(
+    _ stage: Stage, stopRequested: () -> Bool = { false }
+  ) throws -> TrainingOutcome<Stage.Summary> where Stage.Record == Record {
+    let sessionStart = Self.now()
+    func wallSeconds() -> Double { earlierWallSeconds + Self.now() - sessionStart }
+    let total = schedule.updates
+    if update == 0 { try stage.prepare() }
+
+    while update < total {
+      if stopRequested() {
+        if lastCheckpoint?.update != update {
+          try save(stage, to: folder.checkpointPath(update: update), wallSeconds())
+        }
+        return .interrupted(update: update, checkpoint: lastCheckpoint?.path)
+      }
+      let stepStart = Self.now()
+      stage.optimizer.zeroGrad()
+      let loss = try stage.loss()
+      guard loss.scalarValue.isFinite else {
+        throw divergence("update \(update + 1): the loss is \(loss.scalarValue), not a finite number")
+      }
+      try loss.backward()
+      stage.optimizer.update()
+      stage.finishStep(loss: loss, seconds: Self.now() - stepStart)
+      update += 1
+
+      let logged = update % schedule.logInterval == 0 || update == total
+      let record = stage.intervalRecord(update: update, reset: logged)
+      reporter?.status(stage.progressLine(record), final: update == total)
+      if logged {
+        try metrics.append(record)
+        reporter?.logged(stage.progressLine(record))
+      }
+      if schedule.evalEvery > 0 && update % schedule.evalEvery == 0 && update < total {
+        let (_, loss) = try evaluate(stage, maxBatches: schedule.evalBatches)
+        try stage.drawPictures(update: update, records: metrics.records)
+        try keepIfBest(stage, loss: loss, wallSeconds: wallSeconds())
+      }
+      if schedule.saveEvery > 0 && update % schedule.saveEvery == 0 && update < total {
+        try save(stage, to: folder.checkpointPath(update: update), wallSeconds())
+      }
+    }
+
+    // The weights are saved before any picture is drawn, so that a picture that cannot be written loses nothing.
+    let (test, loss) = try evaluate(stage, maxBatches: nil)
+    let finalPath = folder.checkpointPath(update: nil)
+    try save(stage, to: finalPath, wallSeconds())
+    try keepIfBest(stage, loss: loss, wallSeconds: wallSeconds())
+    try stage.drawPictures(update: update, records: metrics.records)
+    return .completed(
+      try stage.finish(
+        update: update, wallSeconds: wallSeconds(), test: test, records: metrics.records, checkpointPath: finalPath))
+  }
+
+  /// Evaluates the test split (its first `maxBatches` batches, or all of it) and logs it.
+  private func evaluate<Stage: TrainingStage>(
+    _ stage: Stage, maxBatches: Int?
+  ) throws -> (record: Record, loss: Double) where Stage.Record == Record {
+    let (record, loss, message) = try stage.evaluate(update: update, maxBatches: maxBatches)
+    try metrics.append(record)
+    reporter?.message(message)
+    return (record, loss)
+  }
+
+  /// Writes `checkpoints/best.safetensors` when `loss` is the lowest test loss so far.
+  private func keepIfBest<Stage: TrainingStage>(_ stage: Stage, loss: Double, wallSeconds: Double) throws {
+    guard loss.isFinite, loss < bestLoss ?? .infinity else { return }
+    try write(stage, to: folder.bestCheckpointPath, wallSeconds, testLoss: loss)
+    bestLoss = loss
+  }
+
+  private func save<Stage: TrainingStage>(_ stage: Stage, to path: String, _ wallSeconds: Double) throws {
+    try write(stage, to: path, wallSeconds, testLoss: nil)
+    lastCheckpoint = (path, update)
+  }
+
+  private func write<Stage: TrainingStage>(
+    _ stage: Stage, to path: String, _ wallSeconds: Double, testLoss: Double?
+  ) throws {
+    // A finite loss can still come with a NaN gradient; never let such weights replace a good checkpoint.
+    guard stage.module.parameters.allSatisfy({ $0.data.allSatisfy(\.isFinite) }) else {
+      throw divergence("update \(update): the weights are no longer finite numbers")
+    }
+    var file = stage.checkpoint(update: update, wallSeconds: wallSeconds)
+    file.metadata["test_loss"] = testLoss.map { "\($0)" }
+    do { try file.write(to: path) } catch { throw TrainingError("cannot save the checkpoint: \(error)") }
+  }
+
+  /// The error for a run whose numbers stopped being finite (`what` says where), pointing at the last good checkpoint.
+  private func divergence(_ what: String) -> TrainingError {
+    let fallback =
+      lastCheckpoint.map {
+        "The last good checkpoint, \($0.path) (update \($0.update)), is kept; resume from it with \(resumeCommand) "
+          + "--resume \(folder.path) and a lower --learning-rate."
+      } ?? "No checkpoint was saved before it; start again with a lower --learning-rate."
+    return TrainingError("\(what); training stopped. \(fallback)")
+  }
+
+  private static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
+}
