@@ -39,7 +39,8 @@ final class SettingsFlagsTests: XCTestCase {
       }
       XCTAssertTrue(help.contains(setting.flag), "--help lacks \(setting.flag)")
       XCTAssertTrue(
-        help.contains("\(setting.help) (default: \(setting.defaultText(Settings()))).".replacingOccurrences(of: "  ", with: " ")),
+        help.contains(
+          "\(setting.help) (default: \(setting.defaultText(Settings()))).".replacingOccurrences(of: "  ", with: " ")),
         "--help lacks \(setting.key)'s line with its default")
       // The value set by the flag comes back from the recorded JSON.
       var settings = Settings()

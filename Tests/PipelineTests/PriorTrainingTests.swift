@@ -26,7 +26,8 @@ final class PriorTrainingTests: XCTestCase {
       configFile: nil,
       overrides: [
         ("latents", .string("\(run)/latents")), ("output_dir", .string("\(run)/\(output)")), ("dim", .integer(8)),
-        ("n_layers", .integer(2)), ("batch_size", .integer(8)), ("learning_rate", .number(3e-3)), ("log_interval", .integer(10)),
+        ("n_layers", .integer(2)), ("batch_size", .integer(8)), ("learning_rate", .number(3e-3)),
+        ("log_interval", .integer(10)),
         ("eval_every", .integer(30)), ("epochs", .integer(20)), ("n_updates", .integer(90)),
       ] + extra)
   }
@@ -148,7 +149,9 @@ final class PriorTrainingTests: XCTestCase {
   /// `best.safetensors` holds the state of the evaluation with the lowest test loss, and records that loss.
   func testBestCheckpointHoldsTheLowestTestLoss() throws {
     // A learning rate this high makes the test loss go up again, so the best is not always the last.
-    let trainer = try trainer([("eval_every", .integer(10)), ("learning_rate", .number(0.05)), ("save_every", .integer(10))])
+    let trainer = try trainer([
+      ("eval_every", .integer(10)), ("learning_rate", .number(0.05)), ("save_every", .integer(10)),
+    ])
     try TrainingTestSupport.complete(trainer)
     let tests = trainer.loop.metrics.records.filter { $0.split == "test" }
     XCTAssertEqual(tests.count, 9)

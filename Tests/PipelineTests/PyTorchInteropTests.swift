@@ -35,7 +35,8 @@ final class PyTorchInteropTests: XCTestCase {
       case .completed = try PriorTrainer(
         configFile: nil,
         overrides: [
-          ("latents", .string("\(run)/latents")), ("dim", .integer(8)), ("n_layers", .integer(3)), ("n_updates", .integer(10)),
+          ("latents", .string("\(run)/latents")), ("dim", .integer(8)), ("n_layers", .integer(3)),
+          ("n_updates", .integer(10)),
           ("eval_every", .integer(0)),
         ]
       ).run()

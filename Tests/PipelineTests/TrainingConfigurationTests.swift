@@ -138,7 +138,9 @@ final class TrainingConfigurationTests: XCTestCase {
     try assertRejected(["--pad must be true or false, got 1"], [("pad", ConfigValue(flag: "1"))])
     try assertRejected(["--downsamples must be in 1...6, got 7"], [("downsamples", ConfigValue(flag: "7"))])
     try assertRejected(["--image-size must be unset for FASHION_MNIST"], [("image_size", ConfigValue(flag: "64"))])
-    try assertRejected(["--image-size must be in 16...256 when set, got 8"], [("dataset", .string("FOLDER")), ("image_size", .integer(8))])
+    try assertRejected(
+      ["--image-size must be in 16...256 when set, got 8"],
+      [("dataset", .string("FOLDER")), ("image_size", .integer(8))])
     try assertRejected(["--bogus: unknown setting"], [("bogus", .integer(1))])
   }
 }

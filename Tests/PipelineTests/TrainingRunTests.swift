@@ -92,7 +92,8 @@ final class TrainingRunTests: XCTestCase {
     let configBefore = try String(contentsOfFile: runFolder.configPath, encoding: .utf8)
     DataTestSupport.assertThrows(["--resume", "n_hiddens 8 (not 16)", "n_embeddings 16 (not 32)"]) {
       _ = try Trainer(
-        configFile: nil, overrides: [("n_hiddens", .integer(16)), ("n_embeddings", .integer(32)), ("n_updates", .integer(4))],
+        configFile: nil,
+        overrides: [("n_hiddens", .integer(16)), ("n_embeddings", .integer(32)), ("n_updates", .integer(4))],
         resume: runFolder.path)
     }
     DataTestSupport.assertThrows(["already done 2 of n_updates 2", "--n-updates"]) {

@@ -1,15 +1,35 @@
 import Foundation
 
 /// One line of a `metrics.jsonl`: written as one JSON object, read back when a run resumes.
-public protocol MetricsLine: Sendable {
+public protocol MetricsLine: Codable, Sendable {
   /// `"train"` or `"test"`.
   var split: String { get }
   /// Updates done when the line was written.
   var update: Int { get }
-  /// The line as one JSON object (no newline).
-  var json: String { get }
-  /// Reads a line back from its parsed JSON object; nil if a field is missing.
-  init?(json object: [String: Any])
+}
+
+/// A figure of a metrics line: written to 6 significant digits (enough to compare, short enough to read), `null`
+/// when it is not a finite number, and read back as NaN from `null`.
+struct Figure: Codable {
+  let value: Double
+  init(_ value: Double) { self.value = value }
+  init(from decoder: Swift.Decoder) throws {
+    let container = try decoder.singleValueContainer()
+    value = container.decodeNil() ? .nan : try container.decode(Double.self)
+  }
+  func encode(to encoder: Swift.Encoder) throws { try ConfigValue.rounded(value).encode(to: encoder) }
+}
+
+extension KeyedEncodingContainer {
+  /// Encodes a figure (see `Figure`), or nothing for nil.
+  mutating func encodeFigure(_ value: Double?, forKey key: Key) throws {
+    if let value { try encode(Figure(value), forKey: key) }
+  }
+}
+
+extension KeyedDecodingContainer {
+  /// Decodes a figure (see `Figure`); nil when the key is absent.
+  func decodeFigure(_ key: Key) throws -> Double? { try decodeIfPresent(Figure.self, forKey: key)?.value }
 }
 
 /// One line of the VQ-VAE's `metrics.jsonl`: the averages over one log interval of training, or one evaluation of
@@ -46,17 +66,39 @@ public struct MetricsRecord: MetricsLine, Equatable {
     self.deadCodesRestarted = deadCodesRestarted
   }
 
-  /// The record as one line of JSON (no newline).
-  public var json: String {
-    var fields: [(String, JSONScalar)] = [
-      ("split", .string(split)), ("update", .integer(update)), ("loss", .rounded(loss)),
-      ("recon_error", .rounded(reconstructionError)), ("perplexity", .rounded(perplexity)),
-      ("codes_used", .rounded(codesUsed)),
-    ]
-    if let updatesPerSecond { fields.append(("updates_per_s", .rounded(updatesPerSecond))) }
-    if let psnr { fields.append(("psnr_db", .rounded(psnr))) }
-    if let deadCodesRestarted { fields.append(("dead_codes_restarted", .integer(deadCodesRestarted))) }
-    return JSONText.object(fields)
+  enum CodingKeys: String, CodingKey {
+    case split, update, loss, perplexity
+    case reconstructionError = "recon_error"
+    case codesUsed = "codes_used"
+    case updatesPerSecond = "updates_per_s"
+    case psnr = "psnr_db"
+    case deadCodesRestarted = "dead_codes_restarted"
+  }
+
+  public func encode(to encoder: Swift.Encoder) throws {
+    var container = encoder.container(keyedBy: CodingKeys.self)
+    try container.encode(split, forKey: .split)
+    try container.encode(update, forKey: .update)
+    try container.encodeFigure(loss, forKey: .loss)
+    try container.encodeFigure(reconstructionError, forKey: .reconstructionError)
+    try container.encodeFigure(perplexity, forKey: .perplexity)
+    try container.encodeFigure(codesUsed, forKey: .codesUsed)
+    try container.encodeFigure(updatesPerSecond, forKey: .updatesPerSecond)
+    try container.encodeFigure(psnr, forKey: .psnr)
+    try container.encodeIfPresent(deadCodesRestarted, forKey: .deadCodesRestarted)
+  }
+
+  /// Reads a line back (values written as null read as NaN).
+  public init(from decoder: Swift.Decoder) throws {
+    let container = try decoder.container(keyedBy: CodingKeys.self)
+    self.init(
+      split: try container.decode(String.self, forKey: .split), update: try container.decode(Int.self, forKey: .update),
+      loss: try container.decode(Figure.self, forKey: .loss).value,
+      reconstructionError: try container.decode(Figure.self, forKey: .reconstructionError).value,
+      perplexity: try container.decode(Figure.self, forKey: .perplexity).value,
+      codesUsed: try container.decode(Figure.self, forKey: .codesUsed).value,
+      updatesPerSecond: try container.decodeFigure(.updatesPerSecond), psnr: try container.decodeFigure(.psnr),
+      deadCodesRestarted: try container.decodeIfPresent(Int.self, forKey: .deadCodesRestarted))
   }
 
   /// `update 1200/5000  loss 0.1234  recon 0.0987  perplexity 43.2  12.3 upd/s  ETA 5m06s`.
@@ -66,21 +108,6 @@ public struct MetricsRecord: MetricsLine, Equatable {
       perplexity) + ProgressReporter.speed(updatesPerSecond, remaining: total - update)
   }
 
-  /// Reads a record back from a parsed line; nil if a field is missing (values written as null read as NaN).
-  public init?(json object: [String: Any]) {
-    func number(_ key: String) -> Double? {
-      if object[key] is NSNull { return .nan }
-      return (object[key] as? NSNumber)?.doubleValue
-    }
-    guard let split = object["split"] as? String, let update = (object["update"] as? NSNumber)?.intValue,
-      let loss = number("loss"), let reconstruction = number("recon_error"), let perplexity = number("perplexity"),
-      let codes = number("codes_used")
-    else { return nil }
-    self.init(
-      split: split, update: update, loss: loss, reconstructionError: reconstruction, perplexity: perplexity,
-      codesUsed: codes, updatesPerSecond: number("updates_per_s"), psnr: number("psnr_db"),
-      deadCodesRestarted: (object["dead_codes_restarted"] as? NSNumber)?.intValue)
-  }
 }
 
 /// `metrics.jsonl`, appended to one line at a time (each line reaches the file at once, so a killed run keeps
@@ -100,14 +127,13 @@ public final class MetricsLog<Record: MetricsLine> {
     var kept = ""
     if let update, let text = try? String(contentsOfFile: path, encoding: .utf8) {
       for line in text.split(separator: "\n") {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-          let record = Record(json: object), record.update <= update
+        guard let record = try? JSONDecoder().decode(Record.self, from: Data(line.utf8)), record.update <= update
         else { continue }
         records.append(record)
         kept += line + "\n"
       }
     }
-    try JSONText.write(kept, to: path)
+    do { try FileIO.writeAtomically(Array(kept.utf8), to: path) } catch { throw TrainingError("\(error)") }
     guard let handle = FileHandle(forWritingAtPath: path) else { throw TrainingError("\(path): cannot open to append") }
     handle.seekToEndOfFile()
     self.handle = handle
@@ -119,7 +145,7 @@ public final class MetricsLog<Record: MetricsLine> {
   /// - Throws: `TrainingError` if the write fails (disk full, folder gone).
   public func append(_ record: Record) throws {
     do {
-      try handle.write(contentsOf: Data((record.json + "\n").utf8))
+      try handle.write(contentsOf: try JSONFile.encode(record, pretty: false) + Data("\n".utf8))
     } catch {
       throw TrainingError("\(path): cannot append: \((error as NSError).localizedDescription)")
     }

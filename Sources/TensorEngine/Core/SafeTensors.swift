@@ -305,31 +305,27 @@ public struct SafeTensors: Sendable {
   // MARK: Writing
 
   /// The file's bytes: tensors in name order, laid out back to back in that order, with a compact,
-  /// deterministic header (metadata first with sorted keys) padded with spaces to a multiple of 8 bytes
-  /// so the data starts 8-byte aligned.
-  public func serialized() -> [UInt8] {
+  /// deterministic header (sorted keys, so `__metadata__` comes before lowercase names) padded with spaces to a
+  /// multiple of 8 bytes so the data starts 8-byte aligned.
+  /// - Throws: `EncodingError` if Foundation cannot encode the header (it always can: strings and integers).
+  public func serialized() throws -> [UInt8] {
     let sorted = tensors.sorted { $0.key < $1.key }
-    var fields: [String] = []
-    if !metadata.isEmpty {
-      let pairs = metadata.sorted { $0.key < $1.key }.map { "\(Self.quote($0.key)):\(Self.quote($0.value))" }
-      fields.append("\"__metadata__\":{\(pairs.joined(separator: ","))}")
-    }
+    var header: [String: HeaderEntry] = metadata.isEmpty ? [:] : ["__metadata__": .metadata(metadata)]
     var offset = 0
     for (name, tensor) in sorted {
       let size = tensor.payload.byteCount
-      let shape = tensor.shape.map(String.init).joined(separator: ",")
-      fields.append(
-        "\(Self.quote(name)):{\"dtype\":\"\(tensor.dtype.rawValue)\",\"shape\":[\(shape)],"
-          + "\"data_offsets\":[\(offset),\(offset + size)]}")
+      header[name] = .tensor(dtype: tensor.dtype.rawValue, shape: tensor.shape, offsets: [offset, offset + size])
       offset += size
     }
-    var header = Array("{\(fields.joined(separator: ","))}".utf8)
-    header.append(contentsOf: repeatElement(UInt8(ascii: " "), count: (8 - header.count % 8) % 8))
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    var headerBytes = Array(try encoder.encode(header))
+    headerBytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: (8 - headerBytes.count % 8) % 8))
 
     var bytes: [UInt8] = []
-    bytes.reserveCapacity(8 + header.count + offset)
-    withUnsafeBytes(of: UInt64(header.count).littleEndian) { bytes.append(contentsOf: $0) }
-    bytes.append(contentsOf: header)
+    bytes.reserveCapacity(8 + headerBytes.count + offset)
+    withUnsafeBytes(of: UInt64(headerBytes.count).littleEndian) { bytes.append(contentsOf: $0) }
+    bytes.append(contentsOf: headerBytes)
     for (_, tensor) in sorted {
       switch tensor.payload {
       case .float32(let values): values.withUnsafeBytes { bytes.append(contentsOf: $0) }
@@ -339,30 +335,35 @@ public struct SafeTensors: Sendable {
     return bytes
   }
 
-  /// `string` as a JSON string literal.
-  private static func quote(_ string: String) -> String {
-    var out = "\""
-    for scalar in string.unicodeScalars {
-      switch scalar {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case "\r": out += "\\r"
-      case "\t": out += "\\t"
-      case _ where scalar.value < 0x20:
-        let hex = String(scalar.value, radix: 16)
-        out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-      default: out.unicodeScalars.append(scalar)
+  /// One value of the header: the metadata strings, or a tensor's entry.
+  private enum HeaderEntry: Encodable {
+    case metadata([String: String])
+    case tensor(dtype: String, shape: [Int], offsets: [Int])
+
+    enum CodingKeys: String, CodingKey {
+      case dtype, shape
+      case offsets = "data_offsets"
+    }
+
+    func encode(to encoder: Encoder) throws {
+      switch self {
+      case .metadata(let strings):
+        var container = encoder.singleValueContainer()
+        try container.encode(strings)
+      case .tensor(let dtype, let shape, let offsets):
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(dtype, forKey: .dtype)
+        try container.encode(shape, forKey: .shape)
+        try container.encode(offsets, forKey: .offsets)
       }
     }
-    return out + "\""
   }
 
   /// Writes the file atomically (see `FileIO.writeAtomically`): readers see the old file or the new one, never a
   /// partial one.
   public func write(to path: String) throws {
     do {
-      try FileIO.writeAtomically(serialized(), to: path)
+      try FileIO.writeAtomically(try serialized(), to: path)
     } catch let error as FileError {
       throw SafeTensorsError(file: path, message: error.message)
     }
