@@ -6,7 +6,9 @@
 #   scripts/pipeline.sh            the default run (configs/fashion-mnist.json; see the README for its wall time)
 #   scripts/pipeline.sh --quick    a few minutes on 2 cores (configs/quick.json): smaller models, shorter runs
 #   scripts/pipeline.sh --smoke    seconds of training (configs/smoke.json): checks that every stage runs (CI)
-#   --output-dir DIR               run folder (default outputs/pipeline-<preset>-<time>)
+#   --config FILE                  any pipeline config (configs/*.json: top-level keys for the VQ-VAE, "prior" for the
+#                                  prior), such as configs/folder-64.json
+#   --output-dir DIR               run folder (default outputs/pipeline-<preset or config name>-<time>)
 # Any stage that fails stops the script with that stage's message.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,12 +19,19 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --quick) preset=quick ;;
     --smoke) preset=smoke ;;
+    --config)
+      [ $# -ge 2 ] || { echo "pipeline: --config needs a file" >&2; exit 2; }
+      [ -f "$2" ] || { echo "pipeline: --config $2: no such file" >&2; exit 2; }
+      preset=config
+      config="$2"
+      shift
+      ;;
     --output-dir | --output_dir)
       [ $# -ge 2 ] || { echo "pipeline: --output-dir needs a folder" >&2; exit 2; }
       run="$2"
       shift
       ;;
-    -h | --help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "pipeline: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
   shift
@@ -33,8 +42,11 @@ case "$preset" in
   default) config=configs/fashion-mnist.json extract=() ;;
   quick) config=configs/quick.json extract=(--train-limit 20000 --test-limit 2000) ;;
   smoke) config=configs/smoke.json extract=(--train-limit 600 --test-limit 200) ;;
+  config) extract=() ;;
 esac
-run="${run:-outputs/pipeline-$preset-$(date -u +%Y%m%d-%H%M%S)}"
+name=$preset
+[ "$preset" = config ] && name=$(basename "$config" .json)
+run="${run:-outputs/pipeline-$name-$(date -u +%Y%m%d-%H%M%S)}"
 
 scripts/setup.sh
 build_log=$(mktemp)

@@ -40,7 +40,7 @@ final class PriorTrainingTests: XCTestCase {
     let trainer = try trainer()
     XCTAssertEqual(trainer.folder.path, "\(run)/prior", "prior/ beside the latents")
     XCTAssertEqual(trainer.totalUpdates, 90)
-    XCTAssertEqual(trainer.model.configuration.classes, 0, "FOLDER images have no labels")
+    XCTAssertEqual(trainer.model.classes, 0, "FOLDER images have no labels")
     var printed = ""
     trainer.reporter = ProgressReporter(interactive: false) { printed += $0 }
     guard case .completed(let summary) = try trainer.run() else { return XCTFail("interrupted") }
@@ -87,8 +87,8 @@ final class PriorTrainingTests: XCTestCase {
     let reloaded = try checkpoint.model()
     let grids = Array(trainer.latents.test.indices.prefix(2 * 64))
     XCTAssertEqual(
-      try withoutGrad { try reloaded(grids, batch: 2, height: 8, width: 8, labels: nil).data },
-      try withoutGrad { try trainer.model(grids, batch: 2, height: 8, width: 8, labels: nil).data })
+      try withoutGrad { try reloaded.loss(grids, batch: 2, height: 8, width: 8, labels: nil).logits.data },
+      try withoutGrad { try trainer.model.loss(grids, batch: 2, height: 8, width: 8, labels: nil).logits.data })
     let vqvae = try TrainingCheckpoint(contentsOf: "\(run)/checkpoints/vqvae.safetensors").model()
     let first = try SampleGrid(prior: reloaded, vqvae: vqvae, rows: 2, columns: 3, seed: 5, grid: checkpoint.grid)
     let second = try SampleGrid(prior: reloaded, vqvae: vqvae, rows: 2, columns: 3, seed: 5, grid: checkpoint.grid)

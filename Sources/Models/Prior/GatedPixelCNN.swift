@@ -24,7 +24,7 @@ public struct PriorConfiguration: Equatable, Sendable {
 /// (`GatedLayer`), and a 1x1 head to K logits per position. Parameter names follow the classic repo's
 /// `GatedPixelCNN` (`embedding.weight`, `layers.<i>.vert_stack.weight`, ..., `output_conv.weight` or
 /// `output_conv.0/.2` with a hidden head), so its users can load our checkpoints with `load_state_dict`.
-public final class GatedPixelCNN: Module {
+public final class GatedPixelCNN: Prior {
   public let configuration: PriorConfiguration
   public let embedding: Embedding
   public let layers: [GatedLayer]
@@ -45,6 +45,43 @@ public final class GatedPixelCNN: Module {
       hidden > 0
       ? [Conv2D(d, hidden, kernelSize: 1, rng: &rng), Conv2D(hidden, k, kernelSize: 1, rng: &rng)]
       : [Conv2D(d, k, kernelSize: 1, rng: &rng)]
+  }
+
+  public static let kind = "gated_pixelcnn"
+  public var codes: Int { configuration.codes }
+  public var classes: Int { configuration.classes }
+
+  /// `n_embeddings`, `dim`, `n_layers`, `n_classes`, `head_hidden`: the classic repo's names.
+  public var architecture: [String: String] {
+    let c = configuration
+    return [
+      "n_embeddings": "\(c.codes)", "dim": "\(c.dim)", "n_layers": "\(c.layers)", "n_classes": "\(c.classes)",
+      "head_hidden": "\(c.headHidden)",
+    ]
+  }
+
+  /// A fresh prior from `architecture`'s keys (see `architecture`).
+  /// - Throws: `TensorError` naming a key that is missing, not a whole number, or out of range.
+  public convenience init(architecture: [String: String], rng: inout RandomGenerator) throws {
+    func value(_ key: String, atLeast bound: Int) throws -> Int {
+      guard let text = architecture[key], let value = Int(text), value >= bound else {
+        throw TensorError(
+          "gated_pixelcnn: '\(key)' must be a whole number >= \(bound), got \(architecture[key] ?? "nothing")")
+      }
+      return value
+    }
+    let configuration = PriorConfiguration(
+      codes: try value("n_embeddings", atLeast: 1), dim: try value("dim", atLeast: 1),
+      layers: try value("n_layers", atLeast: 1), classes: try value("n_classes", atLeast: 0),
+      headHidden: try value("head_hidden", atLeast: 0))
+    self.init(configuration, rng: &rng)
+  }
+
+  public func sample(
+    count: Int, height: Int, width: Int, labels: [Int]?, options: SamplingOptions, rng: inout RandomGenerator
+  ) throws -> [Int] {
+    try PriorSampler(model: self).sample(
+      count: count, height: height, width: width, labels: labels, options: options, rng: &rng)
   }
 
   public var namedParameters: [(name: String, tensor: Tensor)] {

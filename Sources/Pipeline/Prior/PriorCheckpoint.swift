@@ -1,8 +1,9 @@
 import Foundation
 
-/// A prior's training state as one safetensors file: the shared `TrainingState` (weights under the classic repo's
-/// `GatedPixelCNN` names, Adam, data order, update, wall time), with in `__metadata__` its architecture
-/// (`n_embeddings`, `dim`, `n_layers`, `n_classes`, `head_hidden`), the latent grid it models (`grid_height`,
+/// A prior's training state as one safetensors file: the shared `TrainingState` (weights under the prior's PyTorch
+/// names, the classic repo's `GatedPixelCNN` ones for the gated PixelCNN; Adam, data order, update, wall time), with
+/// in `__metadata__` its kind (`model`) and architecture (for the gated PixelCNN `n_embeddings`, `dim`, `n_layers`,
+/// `n_classes`, `head_hidden`), the latent grid it models (`grid_height`,
 /// `grid_width`), the LATENT_BLOCK it learnt from (`latents`), the VQ-VAE checkpoint that made those latents
 /// (`vqvae_checkpoint`) and its training settings (`config`), so that `sample` decodes its samples with no other
 /// flag and `gated-pixelcnn --resume` goes on. Files written before the grid, the optimiser and the settings were
@@ -10,8 +11,10 @@ import Foundation
 public struct PriorCheckpoint: Sendable {
   /// What every checkpoint holds.
   public let state: TrainingState
-  /// The architecture.
-  public let configuration: PriorConfiguration
+  /// The kind of prior (`Prior.kind`).
+  public let kind: String
+  /// Its architecture (`Prior.architecture`).
+  public let architecture: [String: String]
   /// The latent grid it models.
   public let grid: (height: Int, width: Int)
   /// The LATENT_BLOCK folder it learnt from, if recorded.
@@ -27,15 +30,13 @@ public struct PriorCheckpoint: Sendable {
 
   /// The checkpoint file of a prior's training state.
   static func file(
-    model: GatedPixelCNN, optimizer: Adam, sampler: BatchSampler, grid: (height: Int, width: Int), update: Int,
+    model: any Prior, optimizer: Adam, sampler: BatchSampler, grid: (height: Int, width: Int), update: Int,
     wallSeconds: Double, latents: String?, vqvaeCheckpoint: String?, configurationJSON: String
   ) -> SafeTensors {
-    let c = model.configuration
-    var metadata = [
-      "model": "gated_pixelcnn", "n_embeddings": "\(c.codes)", "dim": "\(c.dim)", "n_layers": "\(c.layers)",
-      "n_classes": "\(c.classes)", "head_hidden": "\(c.headHidden)", "grid_height": "\(grid.height)",
-      "grid_width": "\(grid.width)", "config": configurationJSON,
-    ]
+    var metadata = model.architecture.merging([
+      "model": type(of: model).kind, "grid_height": "\(grid.height)", "grid_width": "\(grid.width)",
+      "config": configurationJSON,
+    ]) { $1 }
     metadata["latents"] = latents
     metadata["vqvae_checkpoint"] = vqvaeCheckpoint
     return TrainingState.file(
@@ -44,25 +45,22 @@ public struct PriorCheckpoint: Sendable {
   }
 
   /// Reads a prior checkpoint.
-  /// - Throws: `TrainingError` naming the file if it is unreadable or not a gated-pixelcnn checkpoint.
+  /// - Throws: `TrainingError` naming the file if it is unreadable or not a prior's checkpoint.
   public init(contentsOf path: String) throws {
     state = try TrainingState(contentsOf: path, kind: "gated-pixelcnn")
     let meta = state.file.metadata
-    func integer(_ key: String, absent: Int? = nil) throws -> Int {
-      if meta[key] == nil, let absent { return absent }
-      guard let text = meta[key], let value = Int(text), value >= 0 else {
-        throw TrainingError("\(path): not a gated-pixelcnn checkpoint (its __metadata__ lacks a valid '\(key)')")
+    guard meta["n_embeddings"] != nil else {
+      throw TrainingError("\(path): not a prior checkpoint (its __metadata__ lacks n_embeddings)")
+    }
+    (kind, architecture) = (meta["model"] ?? GatedPixelCNN.kind, meta)
+    func side(_ key: String) throws -> Int {
+      guard let text = meta[key] else { return 8 }
+      guard let value = Int(text), value >= 1 else {
+        throw TrainingError("\(path): '\(key)' \(text) is not a grid side")
       }
       return value
     }
-    configuration = PriorConfiguration(
-      codes: try integer("n_embeddings"), dim: try integer("dim"), layers: try integer("n_layers"),
-      classes: try integer("n_classes"), headHidden: try integer("head_hidden"))
-    guard configuration.codes >= 1, configuration.dim >= 1, configuration.layers >= 1 else {
-      throw TrainingError("\(path): the recorded architecture has a zero size")
-    }
-    grid = (try integer("grid_height", absent: 8), try integer("grid_width", absent: 8))
-    guard grid.height >= 1, grid.width >= 1 else { throw TrainingError("\(path): the recorded grid has a zero side") }
+    grid = (try side("grid_height"), try side("grid_width"))
     (latents, vqvaeCheckpoint) = (meta["latents"], meta["vqvae_checkpoint"])
     if let json = meta["config"] {
       var settings = PriorTrainingConfiguration()
@@ -74,10 +72,14 @@ public struct PriorCheckpoint: Sendable {
   }
 
   /// The prior with the checkpoint's weights.
-  /// - Throws: `TrainingError` naming the file and the first missing or mis-shaped tensor.
-  public func model() throws -> GatedPixelCNN {
+  /// - Throws: `TrainingError` naming the file and what is wrong: an unknown kind, a bad architecture, or the
+  ///   first missing or mis-shaped tensor.
+  public func model() throws -> any Prior {
     var rng = RandomGenerator(seed: 0)
-    let model = GatedPixelCNN(configuration, rng: &rng)
+    let model: any Prior
+    do { model = try Priors.make(kind: kind, architecture: architecture, rng: &rng) } catch {
+      throw TrainingError("\(path): \(error)")
+    }
     try state.loadWeights(into: model)
     return model
   }

@@ -76,7 +76,7 @@ public struct PriorEvaluation: Sendable {
   /// Evaluates `model` on `split` (its first `maxBatches` batches, or all of it).
   /// - Throws: `TensorError` if the grids or labels do not fit the model.
   public init(
-    model: GatedPixelCNN, split: LatentSplit, height: Int, width: Int, maxBatches: Int? = nil
+    model: any Prior, split: LatentSplit, height: Int, width: Int, maxBatches: Int? = nil
   ) throws {
     let size = height * width
     let count = min(split.count, Self.batchSize * (maxBatches ?? split.count))

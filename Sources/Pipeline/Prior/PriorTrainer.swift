@@ -42,7 +42,7 @@ public final class PriorTrainer: TrainingStage {
   public let latentsPath: String
   public let latents: LatentBlock
   public let folder: PriorFolder
-  public let model: GatedPixelCNN
+  public let model: any Prior
   public let optimizer: Adam
   /// Updates in the whole run.
   public let totalUpdates: Int
@@ -134,22 +134,23 @@ public final class PriorTrainer: TrainingStage {
   ) throws {
     let classes = configuration.classConditioning ? latents.classCount : 0
     var rng = RandomGenerator(seed: UInt64(configuration.seed))
-    let architecture = PriorConfiguration(
-      codes: latents.codebookSize, dim: configuration.dim, layers: configuration.layers, classes: classes,
-      headHidden: configuration.headHidden)
-    model = GatedPixelCNN(architecture, rng: &rng)
+    let model = GatedPixelCNN(
+      PriorConfiguration(
+        codes: latents.codebookSize, dim: configuration.dim, layers: configuration.layers, classes: classes,
+        headHidden: configuration.headHidden), rng: &rng)
+    self.model = model
     optimizer = Adam(parameters: model.namedParameters, learningRate: configuration.learningRate)
     let perEpoch = (latents.train.count + configuration.batchSize - 1) / configuration.batchSize
     totalUpdates = min(configuration.updates ?? Int.max, configuration.epochs * perEpoch)
     plannedEpochs = (totalUpdates + perEpoch - 1) / perEpoch
     if let checkpoint {
-      let trained = checkpoint.configuration
-      let differences = [
-        ("n_embeddings", architecture.codes, trained.codes), ("dim", architecture.dim, trained.dim),
-        ("n_layers", architecture.layers, trained.layers), ("n_classes", architecture.classes, trained.classes),
-        ("head_hidden", architecture.headHidden, trained.headHidden),
-        ("grid height", latents.height, checkpoint.grid.height), ("grid width", latents.width, checkpoint.grid.width),
-      ].filter { $0.1 != $0.2 }.map { "\($0.0) \($0.2) (not \($0.1))" }
+      let mine = model.architecture.merging([
+        "model": GatedPixelCNN.kind, "grid_height": "\(latents.height)", "grid_width": "\(latents.width)",
+      ]) { $1 }
+      let differences = mine.keys.sorted().compactMap { key in
+        let trained = checkpoint.architecture[key] ?? (key.hasPrefix("grid_") ? "8" : "none")
+        return mine[key] == trained ? nil : "\(key) \(trained) (not \(mine[key]!))"
+      }
       guard differences.isEmpty else {
         throw TrainingError(
           "--resume \(folder.path): the prior was trained with \(differences.joined(separator: ", ")); a resumed "
@@ -187,14 +188,14 @@ public final class PriorTrainer: TrainingStage {
   // MARK: TrainingStage
 
   public var introduction: [String] {
-    let (settings, block, prior) = (configuration, latents, model.configuration)
+    let (settings, block) = (configuration, latents)
     return [
       "gated-pixelcnn: LATENT_BLOCK from \(latentsPath): \(block.train.count) training and \(block.test.count) test "
         + "grids of \(block.height)x\(block.width), K \(block.codebookSize)"
         + (block.classCount > 0 ? ", \(block.classCount) classes" : ""),
-      "prior: \(model.parameterCount) parameters (dim \(prior.dim), \(prior.layers) layers, "
-        + (prior.classes > 0 ? "class-conditional" : "unconditional")
-        + (prior.headHidden > 0 ? ", head hidden \(prior.headHidden)" : "") + "); batch \(settings.batchSize), "
+      "prior: \(type(of: model).kind), \(model.parameterCount) parameters (dim \(settings.dim), \(settings.layers) "
+        + "layers, " + (model.classes > 0 ? "class-conditional" : "unconditional")
+        + (settings.headHidden > 0 ? ", head hidden \(settings.headHidden)" : "") + "); batch \(settings.batchSize), "
         + "\(totalUpdates) updates, Adam lr \(settings.learningRate), seed \(settings.seed)",
       "prior folder: \(folder.path)" + (update > 0 ? " (resuming at update \(update))" : ""),
     ]
@@ -225,7 +226,7 @@ public final class PriorTrainer: TrainingStage {
     }
     let (loss, logits) = try model.loss(
       indices, batch: rows.count, height: latents.height, width: latents.width,
-      labels: model.configuration.classes > 0 ? labels : nil)
+      labels: model.classes > 0 ? labels : nil)
     lastLogits = logits
     return loss
   }

@@ -14,14 +14,14 @@ public struct SampleGrid {
   ///   - seed: the generator's seed; the same seed gives the same picture.
   /// - Throws: `TrainingError` if the prior and the VQ-VAE disagree on K or the class is out of range.
   public init(
-    prior: GatedPixelCNN, vqvae: VQVAE, rows: Int, columns: Int, fixedClass: Int? = nil,
+    prior: any Prior, vqvae: VQVAE, rows: Int, columns: Int, fixedClass: Int? = nil,
     options: SamplingOptions = SamplingOptions(), seed: UInt64, grid: (height: Int, width: Int)
   ) throws {
     let (height, width) = grid
-    let classes = prior.configuration.classes
-    guard prior.configuration.codes == vqvae.configuration.embeddings else {
+    let classes = prior.classes
+    guard prior.codes == vqvae.configuration.embeddings else {
       throw TrainingError(
-        "the prior models \(prior.configuration.codes) codes but the VQ-VAE's codebook has "
+        "the prior models \(prior.codes) codes but the VQ-VAE's codebook has "
           + "\(vqvae.configuration.embeddings); use the VQ-VAE whose latents the prior was trained on")
     }
     if let fixedClass {
@@ -33,7 +33,7 @@ public struct SampleGrid {
     let count = rows * columns
     labels = classes > 0 ? (0..<count).map { fixedClass ?? ($0 / columns) % classes } : nil
     var rng = RandomGenerator(seed: seed)
-    indices = try PriorSampler(model: prior).sample(
+    indices = try prior.sample(
       count: count, height: height, width: width, labels: labels, options: options, rng: &rng)
     let images = try vqvae.decode(indices: indices, batch: count, height: height, width: width)
     let (channels, imageHeight, imageWidth) = (images.shape[1], images.shape[2], images.shape[3])
