@@ -21,7 +21,8 @@ let package = Package(
     .executable(name: "sample", targets: ["Sample"]),
   ],
   dependencies: [
-    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
   ],
   targets: [
     // C libraries from Debian's packages (see scripts/setup.sh).
@@ -37,7 +38,8 @@ let package = Package(
     // Datasets (IDX, CIFAR-10, image folders), PNG, pictures, .npy and the LATENT_BLOCK.
     .target(name: "DataFiles", dependencies: ["TensorEngine", "CPNG", "CZlib"]),
     // Settings, run folders, checkpoints, the training loop and the four stages.
-    .target(name: "Pipeline", dependencies: ["Models", "DataFiles"]),
+    .target(
+      name: "Pipeline", dependencies: ["Models", "DataFiles", .product(name: "Crypto", package: "swift-crypto")]),
     // What the executables share: option groups, flag spellings, stopping on Ctrl-C.
     .target(name: "CommandSupport", dependencies: ["Pipeline", argumentParser]),
 

@@ -48,7 +48,16 @@ final class LatentExtractionTests: XCTestCase {
         as? [String: Any])
     let checkpoint = "\(run)/checkpoints/vqvae.safetensors"
     XCTAssertEqual(info["checkpoint"] as? String, checkpoint)
-    XCTAssertEqual(info["checkpoint_sha256"] as? String, SHA256.hex(try FileIO.read(checkpoint)))
+    // coreutils' sha256sum, an independent reader of the checkpoint, agrees with the recorded digest.
+    let sum = Process()
+    sum.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
+    sum.arguments = [checkpoint]
+    let pipe = Pipe()
+    sum.standardOutput = pipe
+    try sum.run()
+    let printed = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    sum.waitUntilExit()
+    XCTAssertEqual(info["checkpoint_sha256"] as? String, String(printed.prefix(64)))
     XCTAssertEqual(info["checkpoint_update"] as? Int, 8)
     XCTAssertEqual(info["dataset"] as? String, "FOLDER")
   }

@@ -10,7 +10,7 @@ final class LayeringTests: XCTestCase {
     "TensorEngine": ["CBLAS"],
     "Models": ["TensorEngine"],
     "DataFiles": ["TensorEngine", "CPNG", "CZlib"],
-    "Pipeline": ["TensorEngine", "Models", "DataFiles"],
+    "Pipeline": ["TensorEngine", "Models", "DataFiles", "Crypto"],
     "CommandSupport": ["TensorEngine", "Models", "DataFiles", "Pipeline", "ArgumentParser"],
     "VQVAETrain": executable,
     "ExtractLatents": executable,

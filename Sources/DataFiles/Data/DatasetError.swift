@@ -30,28 +30,14 @@ enum DatasetFile {
     return bytes
   }
 
-  /// The raw bytes of `path`, read with one fread.
+  /// The raw bytes of `path` (see `FileIO.read`).
   static func readRaw(_ path: String) throws -> [UInt8] {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
       throw DatasetError(path, "file not found")
     }
     if isDirectory.boolValue { throw DatasetError(path, "is a folder, expected a file") }
-    guard let file = fopen(path, "rb") else {
-      throw DatasetError(path, "cannot open: \(String(cString: strerror(errno)))")
-    }
-    defer { fclose(file) }
-    fseeko(file, 0, SEEK_END)
-    let size = Int(ftello(file))
-    fseeko(file, 0, SEEK_SET)
-    guard size >= 0 else { throw DatasetError(path, "cannot determine the file size") }
-    var got = 0
-    let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
-      got = size == 0 ? 0 : fread(buffer.baseAddress, 1, size, file)
-      initialized = got
-    }
-    guard got == size else { throw DatasetError(path, "read \(got) of \(size) bytes") }
-    return bytes
+    do { return try FileIO.read(path) } catch let error as FileError { throw DatasetError(path, error.message) }
   }
 
   /// Inflates every gzip member of `bytes` into one buffer, sized up front from the trailer's length field.

@@ -13,28 +13,30 @@ public struct PNGError: Error, CustomStringConvertible, Sendable {
 }
 
 /// Writes an 8-bit gray (`channels` 1) or RGB (`channels` 3) PNG; `pixels` are interleaved rows, top row first.
-/// The file appears atomically: libpng writes a temporary file in the same folder, which is then renamed.
+/// libpng encodes into memory and the file appears atomically (see `FileIO.writeAtomically`).
 public func writePNG(path: String, pixels: [UInt8], width: Int, height: Int, channels: Int) throws {
   precondition(channels == 1 || channels == 3, "PNG channels must be 1 or 3, got \(channels)")
   precondition(pixels.count == width * height * channels, "pixel count does not match \(width)x\(height)x\(channels)")
-  let url = URL(fileURLWithPath: path)
-  let temporary = url.deletingLastPathComponent()
-    .appendingPathComponent(".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp").path
   var image = png_image()
   image.version = UInt32(PNG_IMAGE_VERSION)
   image.width = UInt32(width)
   image.height = UInt32(height)
   image.format = channels == 3 ? UInt32(PNG_FORMAT_RGB) : UInt32(PNG_FORMAT_GRAY)
-  let written = pixels.withUnsafeBytes { png_image_write_to_file(&image, temporary, 0, $0.baseAddress, 0, nil) }
-  guard written != 0 else {
-    let reason = String(cString: strerror(errno))
-    unlink(temporary)
-    throw PNGError(path: path, reason: "cannot write PNG (\(reason); libpng: \(pngMessage(image)))")
+  // The first call measures, the second encodes.
+  var size = 0
+  var encoded: [UInt8] = []
+  let written = pixels.withUnsafeBytes { source -> Int32 in
+    guard png_image_write_to_memory(&image, nil, &size, 0, source.baseAddress, 0, nil) != 0 else { return 0 }
+    encoded = [UInt8](repeating: 0, count: size)
+    return encoded.withUnsafeMutableBytes {
+      png_image_write_to_memory(&image, $0.baseAddress, &size, 0, source.baseAddress, 0, nil)
+    }
   }
-  guard rename(temporary, path) == 0 else {
-    let reason = String(cString: strerror(errno))
-    unlink(temporary)
-    throw PNGError(path: path, reason: "cannot move the finished PNG into place: \(reason)")
+  guard written != 0 else { throw PNGError(path: path, reason: "cannot encode the PNG (libpng: \(pngMessage(image)))") }
+  do {
+    try FileIO.writeAtomically(Array(encoded.prefix(size)), to: path)
+  } catch let error as FileError {
+    throw PNGError(path: path, reason: error.message)
   }
 }
 

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// The second stage of the pipeline: encodes every train and test image of a dataset with a trained VQ-VAE and saves
@@ -82,7 +83,7 @@ public final class LatentExtractor {
       train: train, test: test, codebookSize: model.configuration.embeddings, height: height, width: width,
       classCount: data.train.labels.isEmpty ? 0 : data.train.classCount, dataset: dataset.rawValue,
       checkpoint: checkpointPath, source: outputDir)
-    let digest = SHA256.hex(try FileIO.read(checkpointPath))
+    let digest = SHA256.hash(data: try FileIO.read(checkpointPath)).map { String(format: "%02x", $0) }.joined()
     try block.write(
       to: outputDir,
       source: LatentSource(

@@ -125,12 +125,12 @@ public final class MetricsLog<Record: MetricsLine> {
   public init(path: String, keepingThrough update: Int?) throws {
     self.path = path
     var kept = ""
-    if let update, let text = try? String(contentsOfFile: path, encoding: .utf8) {
-      for line in text.split(separator: "\n") {
-        guard let record = try? JSONDecoder().decode(Record.self, from: Data(line.utf8)), record.update <= update
+    if let update, let bytes = try? FileIO.read(path) {
+      for line in bytes.split(separator: UInt8(ascii: "\n")) {
+        guard let record = try? JSONDecoder().decode(Record.self, from: Data(line)), record.update <= update
         else { continue }
         records.append(record)
-        kept += line + "\n"
+        kept += String(decoding: line, as: UTF8.self) + "\n"
       }
     }
     do { try FileIO.writeAtomically(Array(kept.utf8), to: path) } catch { throw TrainingError("\(error)") }

@@ -18,23 +18,29 @@ public struct FileError: Error, CustomStringConvertible, Equatable, Sendable {
 
 /// Whole-file reads and atomic writes, shared by every file format of the toolkit.
 public enum FileIO {
-  /// The bytes of the file at `path`.
+  /// The bytes of the file at `path`, read into one buffer of the size `fstat` gives (and on past it, should the
+  /// file grow meanwhile). The toolkit's one whole-file reader.
   /// - Throws: `FileError` with errno's reason.
   public static func read(_ path: String) throws -> [UInt8] {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { throw FileError(path: path, message: "cannot open: \(reason(errno))") }
     defer { close(fd) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 1 << 20)
+    var status = stat()
+    guard fstat(fd, &status) == 0 else { throw FileError(path: path, message: "cannot stat: \(reason(errno))") }
+    var bytes = [UInt8](repeating: 0, count: max(Int(status.st_size), 0) + 1)
+    var count = 0
     while true {
-      let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-      if count < 0 {
+      if count == bytes.count { bytes += [UInt8](repeating: 0, count: max(count, 1 << 16)) }
+      let got = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + count, $0.count - count) }
+      if got < 0 {
         if errno == EINTR { continue }
         throw FileError(path: path, message: "cannot read: \(reason(errno))")
       }
-      if count == 0 { return bytes }
-      bytes.append(contentsOf: chunk[..<count])
+      if got == 0 { break }
+      count += got
     }
+    bytes.removeLast(bytes.count - count)
+    return bytes
   }
 
   /// Writes `bytes` atomically: into `<path>.tmp-<pid>` in the same folder, flushed to disk, then renamed over
