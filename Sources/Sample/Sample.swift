@@ -12,7 +12,8 @@ struct Sample: ParsableCommand {
     abstract: "Sample new images: draw code grids from the prior, decode them with the VQ-VAE, write a PNG grid.",
     discussion: """
       With a class-conditional prior each row of the grid shows one class, cycling through the classes, unless \
-      --class fixes one. The PNG follows torchvision's make_grid layout (2-pixel border: 10x10 images of 32x32 \
+      --class fixes one. The codes fill the prior's latent grid (recorded in its checkpoint), decoded to the \
+      VQ-VAE's image size. The PNG follows torchvision's make_grid layout (2-pixel border: 10x10 images of 32x32 \
       make 342x342). The same seed gives the same PNG.
       """)
 
@@ -31,24 +32,7 @@ struct Sample: ParsableCommand {
   @Option(help: ArgumentHelp("Rows x columns of images.", valueName: "RxC"))
   var grid = "10x10"
 
-  @Option(
-    name: [.customLong("class"), .customLong("label")],
-    help: ArgumentHelp("The class of every image (default: one class per row).", valueName: "n"))
-  var fixedClass: Int?
-
-  @Option(
-    help: ArgumentHelp(
-      "Divides the logits: < 1 sharper, > 1 more varied, 0 always the most likely code.",
-      valueName: "t"))
-  var temperature: Float = 1
-
-  @Option(
-    name: .dashedAndUnderscored("top_k"),
-    help: ArgumentHelp("Draw only from the k most likely codes at each position (default: all).", valueName: "k"))
-  var topK: Int?
-
-  @Option(help: ArgumentHelp("Seed of the sampler.", valueName: "n"))
-  var seed: UInt64 = 0
+  @OptionGroup(title: "Sampling") var sampling: SamplingFlags
 
   @Option(help: ArgumentHelp("The PNG to write (default: <run>/samples.png).", valueName: "file.png"))
   var out: String?
@@ -74,10 +58,6 @@ struct Sample: ParsableCommand {
     guard (1...100).contains(rows), (1...100).contains(columns) else {
       throw ValidationError("--grid needs 1 to 100 rows and columns, got \(rows)x\(columns)")
     }
-    guard temperature.isFinite, temperature >= 0 else {
-      throw ValidationError("--temperature must be a number >= 0, got \(temperature)")
-    }
-    if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1, got \(topK)") }
     if let out, !out.lowercased().hasSuffix(".png") {
       throw ValidationError("--out must name a .png file, got '\(out)'")
     }
@@ -87,31 +67,20 @@ struct Sample: ParsableCommand {
   }
 
   func run() throws {
-    let priorPath = try PriorFolder.finalCheckpoint(prior)
-    let priorCheckpoint = try PriorCheckpoint(contentsOf: priorPath)
-    // The VQ-VAE: the flag's, else the one whose latents the prior learnt from, else the newest run's.
-    let recorded = priorCheckpoint.vqvaeCheckpoint.flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
-    let (run, vqvaePath) = try RunFolder.finalCheckpoint(vqvae ?? recorded)
-    let model = try TrainingCheckpoint(contentsOf: vqvaePath).model()
+    let stage = try SampleStage(vqvae: vqvae, prior: prior)
     let (rows, columns) = shape!
-    print("sample: prior \(priorPath) (update \(priorCheckpoint.update)), VQ-VAE \(vqvaePath)")
-
-    let start = DispatchTime.now().uptimeNanoseconds
-    let samples = try SampleGrid(
-      prior: try priorCheckpoint.model(), vqvae: model, rows: rows, columns: columns, fixedClass: fixedClass,
-      options: SamplingOptions(temperature: temperature, topK: topK), seed: seed, grid: priorCheckpoint.grid)
-    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
-    let path = out ?? (run.path as NSString).appendingPathComponent("samples.png")
+    print("sample: prior \(stage.priorPath) (update \(stage.prior.update)), VQ-VAE \(stage.vqvaePath)")
+    let (samples, seconds) = try stage.sample(
+      rows: rows, columns: columns, fixedClass: sampling.fixedClass, options: sampling.options, seed: sampling.seed)
+    let path = out ?? (stage.run.path as NSString).appendingPathComponent("samples.png")
     try samples.image.write(to: path)
     if let saveIndices {
       try NPY.write(
-        samples.indices, shape: [rows * columns, priorCheckpoint.grid.height, priorCheckpoint.grid.width],
-        to: saveIndices)
+        samples.indices, shape: [rows * columns, stage.prior.grid.height, stage.prior.grid.width], to: saveIndices)
     }
-
     let classes = samples.labels.map { labels in
       let rowClasses = stride(from: 0, to: labels.count, by: columns).map { String(labels[$0]) }
-      return fixedClass.map { "class \($0)" } ?? "classes by row: \(rowClasses.joined(separator: " "))"
+      return sampling.fixedClass.map { "class \($0)" } ?? "classes by row: \(rowClasses.joined(separator: " "))"
     }
     print(
       String(format: "%d images (%dx%d) sampled and decoded in %.2f s", rows * columns, rows, columns, seconds)

@@ -1,0 +1,35 @@
+import ArgumentParser
+import Pipeline
+
+/// How codes are drawn from a prior: class, temperature, top-k and seed, shared by the commands that sample.
+public struct SamplingFlags: ParsableArguments {
+  @Option(
+    name: [.customLong("class"), .customLong("label")],
+    help: ArgumentHelp("The class of every image (default: one class per row).", valueName: "n"))
+  public var fixedClass: Int?
+
+  @Option(
+    help: ArgumentHelp(
+      "Divides the logits: < 1 sharper, > 1 more varied, 0 always the most likely code.", valueName: "t"))
+  public var temperature: Float = 1
+
+  @Option(
+    name: .dashedAndUnderscored("top_k"),
+    help: ArgumentHelp("Draw only from the k most likely codes at each position (default: all).", valueName: "k"))
+  public var topK: Int?
+
+  @Option(help: ArgumentHelp("Seed of the sampler: the same seed gives the same codes.", valueName: "n"))
+  public var seed: UInt64 = 0
+
+  public init() {}
+
+  public func validate() throws {
+    guard temperature.isFinite, temperature >= 0 else {
+      throw ValidationError("--temperature must be a number >= 0, got \(temperature)")
+    }
+    if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1, got \(topK)") }
+  }
+
+  /// The options of the prior's sampler.
+  public var options: SamplingOptions { SamplingOptions(temperature: temperature, topK: topK) }
+}

@@ -1,0 +1,34 @@
+import Foundation
+
+/// The fourth stage: a trained prior and the VQ-VAE that decodes its codes, found from what the user names.
+public struct SampleStage {
+  /// The prior's checkpoint file and its contents.
+  public let priorPath: String
+  public let prior: PriorCheckpoint
+  /// The VQ-VAE's checkpoint file, its run folder and its model.
+  public let vqvaePath: String
+  public let run: RunFolder
+  public let vqvae: VQVAE
+
+  /// Finds the prior (a prior folder, a run folder with `prior/`, a checkpoint file, or the newest run's) and the
+  /// VQ-VAE (the one named, else the one whose latents the prior learnt from, else the newest run's).
+  /// - Throws: `TrainingError` naming the folder or file that holds no usable checkpoint.
+  public init(vqvae vqvaeTarget: String?, prior priorTarget: String?) throws {
+    priorPath = try PriorFolder.finalCheckpoint(priorTarget)
+    prior = try PriorCheckpoint(contentsOf: priorPath)
+    let recorded = prior.vqvaeCheckpoint.flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
+    (run, vqvaePath) = try RunFolder.finalCheckpoint(vqvaeTarget ?? recorded)
+    vqvae = try TrainingCheckpoint(contentsOf: vqvaePath).model()
+  }
+
+  /// `rows x columns` decoded samples of the prior's latent grid (see `SampleGrid`), and the seconds they took.
+  public func sample(
+    rows: Int, columns: Int, fixedClass: Int?, options: SamplingOptions, seed: UInt64
+  ) throws -> (grid: SampleGrid, seconds: Double) {
+    let start = DispatchTime.now().uptimeNanoseconds
+    let grid = try SampleGrid(
+      prior: try prior.model(), vqvae: vqvae, rows: rows, columns: columns, fixedClass: fixedClass, options: options,
+      seed: seed, grid: prior.grid)
+    return (grid, Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+  }
+}
