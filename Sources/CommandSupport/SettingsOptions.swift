@@ -14,12 +14,14 @@ public protocol SettingsOptions: ParsableArguments {
 extension SettingsOptions {
   public var overrides: [(String, ConfigValue)] { settingFlags }
 
-  /// The settings' flags given, by setting key, in declaration order.
+  /// The settings' flags given, by setting key, in declaration order (those of nested option groups where the
+  /// group is declared).
   public var settingFlags: [(String, ConfigValue)] {
-    Mirror(reflecting: self).children.compactMap { child in
+    Mirror(reflecting: self).children.flatMap { child -> [(String, ConfigValue)] in
+      if let group = child.value as? NestedSettings { return group.settingFlags }
       guard let label = child.label, let option = child.value as? Option<String?>, let text = option.wrappedValue
-      else { return nil }
-      return (Self.key(property: String(label.drop { $0 == "_" })), ConfigValue(flag: text))
+      else { return [] }
+      return [(Self.key(property: String(label.drop { $0 == "_" })), ConfigValue(flag: text))]
     }
   }
 
@@ -29,6 +31,32 @@ extension SettingsOptions {
       key += character.isUppercase ? "_" + character.lowercased() : String(character)
     }
   }
+}
+
+/// An `@OptionGroup` of settings inside another, whose flags its parent collects.
+protocol NestedSettings { var settingFlags: [(String, ConfigValue)] { get } }
+
+extension OptionGroup: NestedSettings where Value: SettingsOptions {
+  var settingFlags: [(String, ConfigValue)] { wrappedValue.settingFlags }
+}
+
+/// The settings every training stage has, with the same keys: where its run goes, the optimiser's batch and step,
+/// the schedule of logs, evaluations and checkpoints, and the data limits.
+public struct ScheduleOptions<Settings: StageSettings>: SettingsOptions {
+  @Option(name: .setting("output_dir"), help: .setting("output_dir", of: Settings.self)) var outputDir: String?
+  @Option(name: .setting("seed"), help: .setting("seed", of: Settings.self)) var seed: String?
+  @Option(name: .setting("batch_size"), help: .setting("batch_size", of: Settings.self)) var batchSize: String?
+  @Option(name: .setting("n_updates"), help: .setting("n_updates", of: Settings.self)) var nUpdates: String?
+  @Option(name: .setting("learning_rate"), help: .setting("learning_rate", of: Settings.self))
+  var learningRate: String?
+  @Option(name: .setting("log_interval"), help: .setting("log_interval", of: Settings.self)) var logInterval: String?
+  @Option(name: .setting("eval_every"), help: .setting("eval_every", of: Settings.self)) var evalEvery: String?
+  @Option(name: .setting("eval_batches"), help: .setting("eval_batches", of: Settings.self)) var evalBatches: String?
+  @Option(name: .setting("save_every"), help: .setting("save_every", of: Settings.self)) var saveEvery: String?
+  @Option(name: .setting("train_limit"), help: .setting("train_limit", of: Settings.self)) var trainLimit: String?
+  @Option(name: .setting("test_limit"), help: .setting("test_limit", of: Settings.self)) var testLimit: String?
+
+  public init() {}
 }
 
 extension NameSpecification {
@@ -62,15 +90,11 @@ public struct RunOptions: ParsableArguments {
 /// vqvae-train's settings as flags.
 public struct VQVAESettingsOptions: SettingsOptions {
   public typealias Settings = TrainingConfiguration
-  private typealias S = TrainingConfiguration
+  typealias S = TrainingConfiguration
 
   @Option(name: .setting("dataset"), help: .setting("dataset", of: S.self)) var dataset: String?
   @Option(name: .setting("data_dir"), help: .setting("data_dir", of: S.self)) var dataDir: String?
-  @Option(name: .setting("output_dir"), help: .setting("output_dir", of: S.self)) var outputDir: String?
-  @Option(name: .setting("seed"), help: .setting("seed", of: S.self)) var seed: String?
-  @Option(name: .setting("batch_size"), help: .setting("batch_size", of: S.self)) var batchSize: String?
-  @Option(name: .setting("n_updates"), help: .setting("n_updates", of: S.self)) var nUpdates: String?
-  @Option(name: .setting("learning_rate"), help: .setting("learning_rate", of: S.self)) var learningRate: String?
+  @OptionGroup var schedule: ScheduleOptions<S>
   @Option(name: .setting("n_hiddens"), help: .setting("n_hiddens", of: S.self)) var nHiddens: String?
   @Option(name: .setting("n_residual_hiddens"), help: .setting("n_residual_hiddens", of: S.self))
   var nResidualHiddens: String?
@@ -87,12 +111,6 @@ public struct VQVAESettingsOptions: SettingsOptions {
   var deadCodeThreshold: String?
   @Option(name: .setting("pad"), help: .setting("pad", of: S.self)) var pad: String?
   @Option(name: .setting("image_size"), help: .setting("image_size", of: S.self)) var imageSize: String?
-  @Option(name: .setting("log_interval"), help: .setting("log_interval", of: S.self)) var logInterval: String?
-  @Option(name: .setting("eval_every"), help: .setting("eval_every", of: S.self)) var evalEvery: String?
-  @Option(name: .setting("eval_batches"), help: .setting("eval_batches", of: S.self)) var evalBatches: String?
-  @Option(name: .setting("save_every"), help: .setting("save_every", of: S.self)) var saveEvery: String?
-  @Option(name: .setting("train_limit"), help: .setting("train_limit", of: S.self)) var trainLimit: String?
-  @Option(name: .setting("test_limit"), help: .setting("test_limit", of: S.self)) var testLimit: String?
 
   public init() {}
 }
@@ -100,27 +118,17 @@ public struct VQVAESettingsOptions: SettingsOptions {
 /// gated-pixelcnn's settings as flags.
 public struct PriorSettingsOptions: SettingsOptions {
   public typealias Settings = PriorTrainingConfiguration
-  private typealias S = PriorTrainingConfiguration
+  typealias S = PriorTrainingConfiguration
 
   @Option(name: .setting("dataset"), help: .setting("dataset", of: S.self)) var dataset: String?
   @Option(name: .setting("latents"), help: .setting("latents", of: S.self)) var latents: String?
-  @Option(name: .setting("output_dir"), help: .setting("output_dir", of: S.self)) var outputDir: String?
-  @Option(name: .setting("seed"), help: .setting("seed", of: S.self)) var seed: String?
-  @Option(name: .setting("batch_size"), help: .setting("batch_size", of: S.self)) var batchSize: String?
+  @OptionGroup var schedule: ScheduleOptions<S>
   @Option(name: .setting("epochs"), help: .setting("epochs", of: S.self)) var epochs: String?
-  @Option(name: .setting("n_updates"), help: .setting("n_updates", of: S.self)) var nUpdates: String?
-  @Option(name: .setting("learning_rate"), help: .setting("learning_rate", of: S.self)) var learningRate: String?
   @Option(name: .setting("dim"), help: .setting("dim", of: S.self)) var dim: String?
   @Option(name: .setting("n_layers"), help: .setting("n_layers", of: S.self)) var nLayers: String?
   @Option(name: .setting("head_hidden"), help: .setting("head_hidden", of: S.self)) var headHidden: String?
   @Option(name: .setting("class_conditioning"), help: .setting("class_conditioning", of: S.self))
   var classConditioning: String?
-  @Option(name: .setting("log_interval"), help: .setting("log_interval", of: S.self)) var logInterval: String?
-  @Option(name: .setting("eval_every"), help: .setting("eval_every", of: S.self)) var evalEvery: String?
-  @Option(name: .setting("eval_batches"), help: .setting("eval_batches", of: S.self)) var evalBatches: String?
-  @Option(name: .setting("save_every"), help: .setting("save_every", of: S.self)) var saveEvery: String?
-  @Option(name: .setting("train_limit"), help: .setting("train_limit", of: S.self)) var trainLimit: String?
-  @Option(name: .setting("test_limit"), help: .setting("test_limit", of: S.self)) var testLimit: String?
 
   @Flag(
     name: [.customLong("no-class-conditioning"), .customLong("no_class_conditioning")],

@@ -5,14 +5,10 @@ import XCTest
 
 @testable import DataFiles
 
-final class IDXDatasetTests: XCTestCase {
+final class IDXDatasetTests: FolderTestCase {
   private typealias Support = DataTestSupport
-  private var folder = ""
   private let images = DataTestSupport.bytes(3 * 28 * 28, seed: 1)
   private let labels: [UInt8] = [0, 5, 9]
-
-  override func setUpWithError() throws { folder = try Support.makeTemporaryFolder() }
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: folder) }
 
   /// Writes the three test images and labels as IDX files named like MNIST's, in `subfolder`.
   private func writeSplit(

@@ -5,12 +5,8 @@ import XCTest
 
 @testable import DataFiles
 
-final class ImageDatasetTests: XCTestCase {
+final class ImageDatasetTests: FolderTestCase {
   private typealias Support = DataTestSupport
-  private var folder = ""
-
-  override func setUpWithError() throws { folder = try Support.makeTemporaryFolder() }
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: folder) }
 
   /// Two 1x2x2 images.
   private let tiny = ImageDataset(

@@ -7,12 +7,7 @@ import XCTest
 
 /// Images shaped as they load: the area resize against hand computations, FOLDER's crop and resize, and MNIST's
 /// padding turned off.
-final class ImageShapingTests: XCTestCase {
-  private var folder = ""
-
-  override func setUpWithError() throws { folder = try DataTestSupport.makeTemporaryFolder() }
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: folder) }
-
+final class ImageShapingTests: FolderTestCase {
   func testHalvingAveragesEachTwoByTwoBlock() {
     let pixels: [UInt8] = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 130, 140, 150]
     let resized = AreaResize.squared(pixels, width: 4, height: 4, channels: 1, size: 2)

@@ -6,14 +6,7 @@ import XCTest
 @testable import DataFiles
 
 /// The LATENT_BLOCK folder: written and read back, and every inconsistency between its files rejected.
-final class LatentBlockTests: XCTestCase {
-  private var folder = ""
-
-  override func setUpWithError() throws { folder = try DataTestSupport.makeTemporaryFolder() }
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: folder) }
-
-  private func path(_ name: String) -> String { (folder as NSString).appendingPathComponent(name) }
-
+final class LatentBlockTests: FolderTestCase {
   private let source = LatentSource(
     dataset: "FASHION_MNIST", dataDir: "/data", checkpoint: "run/checkpoints/vqvae.safetensors",
     checkpointSHA256: String(repeating: "ab", count: 32), checkpointUpdate: 5000, embeddingDim: 4)

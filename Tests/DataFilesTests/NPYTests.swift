@@ -7,14 +7,7 @@ import XCTest
 
 /// The `.npy` writer and reader: round trips, NumPy's own reading of our files, and every malformed file rejected
 /// with an error that names the problem.
-final class NPYTests: XCTestCase {
-  private var folder = ""
-
-  override func setUpWithError() throws { folder = try DataTestSupport.makeTemporaryFolder() }
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: folder) }
-
-  private func path(_ name: String) -> String { (folder as NSString).appendingPathComponent(name) }
-
+final class NPYTests: FolderTestCase {
   /// A hand-built file: magic, version, header length (2 bytes for 1.x, 4 for 2.x), header, data.
   private func file(header: String, data: [UInt8], version: (UInt8, UInt8) = (1, 0), length: Int? = nil) -> [UInt8] {
     let text = Array(header.utf8)

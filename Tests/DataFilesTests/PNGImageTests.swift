@@ -6,12 +6,8 @@ import XCTest
 
 @testable import DataFiles
 
-final class PNGImageTests: XCTestCase {
+final class PNGImageTests: FolderTestCase {
   private typealias Support = DataTestSupport
-  private var folder = ""
-
-  override func setUpWithError() throws { folder = try Support.makeTemporaryFolder() }
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: folder) }
 
   /// An independent PNG decoder (python3's zlib and struct only): checks the chunk CRCs, undoes the row filters
   /// and prints "width height colour-type bit-depth pixel-hex".

@@ -8,13 +8,10 @@ import XCTest
 /// The gated PixelCNN against PyTorch's, and its causality: no logit sees its own position or any later one, and
 /// the vertical stack removes the blind spot above-right.
 final class GatedPixelCNNTests: XCTestCase {
+  /// The fixture's prior, built through the seam from the architecture its metadata records.
   private func model(from file: SafeTensors) throws -> GatedPixelCNN {
-    let meta = file.metadata
     var rng = RandomGenerator(seed: 0)
-    let model = GatedPixelCNN(
-      PriorConfiguration(
-        codes: Int(meta["n_embeddings"]!)!, dim: Int(meta["dim"]!)!, layers: Int(meta["n_layers"]!)!,
-        classes: Int(meta["n_classes"]!)!, headHidden: Int(meta["head_hidden"]!)!), rng: &rng)
+    let model = try GatedPixelCNN(architecture: file.metadata, rng: &rng)
     try model.load(from: file)
     return model
   }
@@ -22,10 +19,7 @@ final class GatedPixelCNNTests: XCTestCase {
   private func checkParity(_ name: String) throws {
     let file = try fixture(name)
     let model = try model(from: file)
-    XCTAssertEqual(
-      Set(model.namedParameters.map(\.name)),
-      Set(file.names.filter { $0.hasPrefix("grad.") }.map { String($0.dropFirst(5)) }),
-      "parameter names match the classic module tree")
+    assertClassicNames(model, file)
     let indices = try file.int64s("input").map(Int.init)
     let labels = file.entry("labels") == nil ? nil : try file.int64s("labels").map(Int.init)
     let (loss, logits) = try model.loss(indices, batch: 3, height: 8, width: 8, labels: labels)

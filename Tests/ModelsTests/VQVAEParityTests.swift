@@ -26,10 +26,7 @@ final class VQVAEParityTests: XCTestCase {
   private func checkParity(_ name: String) throws {
     let file = try fixture(name)
     let model = try model(from: file)
-    XCTAssertEqual(
-      Set(model.namedParameters.map(\.name)),
-      Set(file.names.filter { $0.hasPrefix("grad.") }.map { String($0.dropFirst(5)) }),
-      "parameter names match the classic module tree")
+    assertClassicNames(model, file)
     let input = try Tensor(file.floats("input"), shape: file.entry("input")!.shape)
     let variance = Float(file.metadata["train_variance"]!)!
 
@@ -67,6 +64,14 @@ final class VQVAEParityTests: XCTestCase {
     XCTAssertTrue(
       decoded.data == reconstruction.data, "decoding indices gives the training-path reconstruction bit for bit")
   }
+}
+
+/// Asserts that `model`'s parameters are named as the PyTorch module whose gradients (`grad.<name>`) `file` holds.
+func assertClassicNames(_ model: Module, _ file: SafeTensors, line: UInt = #line) {
+  XCTAssertEqual(
+    Set(model.namedParameters.map(\.name)),
+    Set(file.names.filter { $0.hasPrefix("grad.") }.map { String($0.dropFirst(5)) }),
+    "parameter names match the classic module tree", line: line)
 }
 
 /// A PyTorch fixture of the test target (Tests/ModelsTests/Fixtures, copied from ../shared/fixtures).

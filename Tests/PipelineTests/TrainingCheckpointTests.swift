@@ -5,12 +5,7 @@ import XCTest
 @testable import Pipeline
 
 /// Checkpoints: a saved and reloaded run has the same weights, optimiser state, generator and data order.
-final class TrainingCheckpointTests: XCTestCase {
-  private var folder = ""
-
-  override func setUpWithError() throws { folder = try DataTestSupport.makeTemporaryFolder() }
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: folder) }
-
+final class TrainingCheckpointTests: FolderTestCase {
   private func tinyModel(seed: UInt64) -> (VQVAE, Adam) {
     var configuration = VQVAEConfiguration()
     (configuration.hiddens, configuration.residualHiddens, configuration.embeddings, configuration.embeddingDim) =

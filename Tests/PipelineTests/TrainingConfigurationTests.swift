@@ -5,12 +5,7 @@ import XCTest
 @testable import Pipeline
 
 /// Settings: flag > config file > default, and one clear message per bad value naming the flag or file and key.
-final class TrainingConfigurationTests: XCTestCase {
-  private var folder = ""
-
-  override func setUpWithError() throws { folder = try DataTestSupport.makeTemporaryFolder() }
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: folder) }
-
+final class TrainingConfigurationTests: FolderTestCase {
   private func configFile(_ text: String) throws -> String {
     let path = (folder as NSString).appendingPathComponent("config-\(UUID().uuidString).json")
     try text.write(toFile: path, atomically: true, encoding: .utf8)

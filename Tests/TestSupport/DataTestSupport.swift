@@ -91,3 +91,15 @@ public func assertClose(
     return
   }
 }
+
+/// A test case with a fresh temporary folder per test, removed afterwards.
+open class FolderTestCase: XCTestCase {
+  /// The test's folder.
+  public private(set) var folder = ""
+
+  override open func setUpWithError() throws { folder = try DataTestSupport.makeTemporaryFolder() }
+  override open func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: folder) }
+
+  /// `name` inside the folder.
+  public func path(_ name: String) -> String { (folder as NSString).appendingPathComponent(name) }
+}

@@ -25,31 +25,20 @@ public struct PriorMetricsRecord: MetricsLine, Equatable {
     self.updatesPerSecond = updatesPerSecond
   }
 
-  enum CodingKeys: String, CodingKey {
-    case split, update, epoch, loss, accuracy
-    case bitsPerLatent = "bits_per_latent"
-    case updatesPerSecond = "updates_per_s"
+  public var fields: [String: ConfigValue] {
+    var fields: [String: ConfigValue] = [
+      "split": .string(split), "update": .integer(update), "epoch": .integer(epoch), "loss": .rounded(loss),
+      "bits_per_latent": .rounded(bitsPerLatent), "accuracy": .rounded(accuracy),
+    ]
+    if let updatesPerSecond { fields["updates_per_s"] = .rounded(updatesPerSecond) }
+    return fields
   }
 
-  public func encode(to encoder: Swift.Encoder) throws {
-    var container = encoder.container(keyedBy: CodingKeys.self)
-    try container.encode(split, forKey: .split)
-    try container.encode(update, forKey: .update)
-    try container.encode(epoch, forKey: .epoch)
-    try container.encodeFigure(loss, forKey: .loss)
-    try container.encodeFigure(bitsPerLatent, forKey: .bitsPerLatent)
-    try container.encodeFigure(accuracy, forKey: .accuracy)
-    try container.encodeFigure(updatesPerSecond, forKey: .updatesPerSecond)
-  }
-
-  public init(from decoder: Swift.Decoder) throws {
-    let container = try decoder.container(keyedBy: CodingKeys.self)
+  public init(fields: MetricsFields) throws {
     self.init(
-      split: try container.decode(String.self, forKey: .split), update: try container.decode(Int.self, forKey: .update),
-      epoch: try container.decode(Int.self, forKey: .epoch),
-      loss: try container.decode(Figure.self, forKey: .loss).value,
-      accuracy: try container.decode(Figure.self, forKey: .accuracy).value,
-      updatesPerSecond: try container.decodeFigure(.updatesPerSecond))
+      split: try fields.string("split"), update: try fields.integer("update"), epoch: try fields.integer("epoch"),
+      loss: try fields.figure("loss"), accuracy: try fields.figure("accuracy"),
+      updatesPerSecond: try fields.optionalFigure("updates_per_s"))
   }
 
   /// `update 120/3750 (epoch 1/2)  4.6312 bits/latent  accuracy 0.312  5.8 upd/s  ETA 10m06s`.

@@ -1,35 +1,54 @@
 import Foundation
 
-/// One line of a `metrics.jsonl`: written as one JSON object, read back when a run resumes.
+/// One line of a `metrics.jsonl`: written as one JSON object, read back when a run resumes. A line is its
+/// `fields`; figures are written to 6 significant digits (enough to compare, short enough to read), and a figure
+/// that is no finite number as `null`, which reads back as NaN.
 public protocol MetricsLine: Codable, Sendable {
   /// `"train"` or `"test"`.
   var split: String { get }
   /// Updates done when the line was written.
   var update: Int { get }
+  /// The line's JSON fields.
+  var fields: [String: ConfigValue] { get }
+  /// Reads a line back from its fields.
+  /// - Throws: `TrainingError` naming a missing or mistyped field.
+  init(fields: MetricsFields) throws
 }
 
-/// A figure of a metrics line: written to 6 significant digits (enough to compare, short enough to read), `null`
-/// when it is not a finite number, and read back as NaN from `null`.
-struct Figure: Codable {
-  let value: Double
-  init(_ value: Double) { self.value = value }
-  init(from decoder: Swift.Decoder) throws {
-    let container = try decoder.singleValueContainer()
-    value = container.decodeNil() ? .nan : try container.decode(Double.self)
-  }
-  func encode(to encoder: Swift.Encoder) throws { try ConfigValue.rounded(value).encode(to: encoder) }
-}
-
-extension KeyedEncodingContainer {
-  /// Encodes a figure (see `Figure`), or nothing for nil.
-  mutating func encodeFigure(_ value: Double?, forKey key: Key) throws {
-    if let value { try encode(Figure(value), forKey: key) }
+extension MetricsLine {
+  public func encode(to encoder: Swift.Encoder) throws { try ConfigValue.object(fields).encode(to: encoder) }
+  public init(from decoder: Swift.Decoder) throws {
+    try self.init(fields: MetricsFields(values: try [String: ConfigValue](from: decoder)))
   }
 }
 
-extension KeyedDecodingContainer {
-  /// Decodes a figure (see `Figure`); nil when the key is absent.
-  func decodeFigure(_ key: Key) throws -> Double? { try decodeIfPresent(Figure.self, forKey: key)?.value }
+/// The fields of a metrics line being read back.
+public struct MetricsFields {
+  let values: [String: ConfigValue]
+
+  func string(_ key: String) throws -> String {
+    guard case .string(let text)? = values[key] else { throw TrainingError("metrics line: '\(key)' is no string") }
+    return text
+  }
+  func integer(_ key: String) throws -> Int { try (values[key] ?? .null).integer("metrics line: \(key)") }
+  func optionalInteger(_ key: String) throws -> Int? {
+    try values[key].map { try $0.integer("metrics line: \(key)") }
+  }
+  /// A figure; NaN for `null`.
+  func figure(_ key: String) throws -> Double {
+    guard values[key] != nil else { throw TrainingError("metrics line: '\(key)' is missing") }
+    return try optionalFigure(key) ?? .nan
+  }
+  /// A figure that only some lines have; nil when absent, NaN for `null`.
+  func optionalFigure(_ key: String) throws -> Double? {
+    switch values[key] {
+    case nil: nil
+    case .null?: .nan
+    case .integer(let value)?: Double(value)
+    case .number(let value)?: value
+    case let other?: throw TrainingError("metrics line: '\(key)' must be a number, got \(other)")
+    }
+  }
 }
 
 /// One line of the VQ-VAE's `metrics.jsonl`: the averages over one log interval of training, or one evaluation of
@@ -66,39 +85,25 @@ public struct MetricsRecord: MetricsLine, Equatable {
     self.deadCodesRestarted = deadCodesRestarted
   }
 
-  enum CodingKeys: String, CodingKey {
-    case split, update, loss, perplexity
-    case reconstructionError = "recon_error"
-    case codesUsed = "codes_used"
-    case updatesPerSecond = "updates_per_s"
-    case psnr = "psnr_db"
-    case deadCodesRestarted = "dead_codes_restarted"
+  public var fields: [String: ConfigValue] {
+    var fields: [String: ConfigValue] = [
+      "split": .string(split), "update": .integer(update), "loss": .rounded(loss),
+      "recon_error": .rounded(reconstructionError), "perplexity": .rounded(perplexity),
+      "codes_used": .rounded(codesUsed),
+    ]
+    if let updatesPerSecond { fields["updates_per_s"] = .rounded(updatesPerSecond) }
+    if let psnr { fields["psnr_db"] = .rounded(psnr) }
+    if let deadCodesRestarted { fields["dead_codes_restarted"] = .integer(deadCodesRestarted) }
+    return fields
   }
 
-  public func encode(to encoder: Swift.Encoder) throws {
-    var container = encoder.container(keyedBy: CodingKeys.self)
-    try container.encode(split, forKey: .split)
-    try container.encode(update, forKey: .update)
-    try container.encodeFigure(loss, forKey: .loss)
-    try container.encodeFigure(reconstructionError, forKey: .reconstructionError)
-    try container.encodeFigure(perplexity, forKey: .perplexity)
-    try container.encodeFigure(codesUsed, forKey: .codesUsed)
-    try container.encodeFigure(updatesPerSecond, forKey: .updatesPerSecond)
-    try container.encodeFigure(psnr, forKey: .psnr)
-    try container.encodeIfPresent(deadCodesRestarted, forKey: .deadCodesRestarted)
-  }
-
-  /// Reads a line back (values written as null read as NaN).
-  public init(from decoder: Swift.Decoder) throws {
-    let container = try decoder.container(keyedBy: CodingKeys.self)
+  public init(fields: MetricsFields) throws {
     self.init(
-      split: try container.decode(String.self, forKey: .split), update: try container.decode(Int.self, forKey: .update),
-      loss: try container.decode(Figure.self, forKey: .loss).value,
-      reconstructionError: try container.decode(Figure.self, forKey: .reconstructionError).value,
-      perplexity: try container.decode(Figure.self, forKey: .perplexity).value,
-      codesUsed: try container.decode(Figure.self, forKey: .codesUsed).value,
-      updatesPerSecond: try container.decodeFigure(.updatesPerSecond), psnr: try container.decodeFigure(.psnr),
-      deadCodesRestarted: try container.decodeIfPresent(Int.self, forKey: .deadCodesRestarted))
+      split: try fields.string("split"), update: try fields.integer("update"), loss: try fields.figure("loss"),
+      reconstructionError: try fields.figure("recon_error"), perplexity: try fields.figure("perplexity"),
+      codesUsed: try fields.figure("codes_used"), updatesPerSecond: try fields.optionalFigure("updates_per_s"),
+      psnr: try fields.optionalFigure("psnr_db"), deadCodesRestarted: try fields.optionalInteger("dead_codes_restarted")
+    )
   }
 
   /// `update 1200/5000  loss 0.1234  recon 0.0987  perplexity 43.2  12.3 upd/s  ETA 5m06s`.
