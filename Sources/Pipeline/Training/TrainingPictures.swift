@@ -1,27 +1,30 @@
 /// A fixed set of test images shown beside their reconstructions at every evaluation, so that grids from different
 /// updates compare image for image: the originals fill the top rows, their reconstructions the rows below.
 public struct ReconstructionSample: Sendable {
-  /// The images shown (the first ones of the test split).
-  public let images: ImageDataset
+  /// The test split.
+  public let test: ImageDataset
+  /// The images shown: evenly spaced over the test split, so that a folder sorted by class shows every class.
+  public let indices: [Int]
   /// Images per grid row.
   public let columns: Int
 
-  /// Takes the first `maxImages` test images (at most), trimmed to whole rows of `columns` (at most).
+  /// Takes `maxImages` test images (at most), trimmed to whole rows of `columns` (at most).
   public init(test: ImageDataset, maxImages: Int = 32, columns: Int = 16) {
     let available = min(maxImages, test.count)
     self.columns = max(1, min(columns, available))
-    images = test.prefix(available / self.columns * self.columns)
+    let count = available / self.columns * self.columns
+    (self.test, indices) = (test, (0..<count).map { $0 * test.count / count })
   }
 
   /// The grid of originals above reconstructions by `model` (computed without gradients).
   /// - Throws: `TensorError` if the images do not fit the model.
   public func grid(model: VQVAE) throws -> ImageGrid {
-    let originals = images.batch(indices: Array(0..<images.count))
-    let shape = [images.count, images.channels, images.height, images.width]
+    let originals = test.batch(indices: indices)
+    let shape = [indices.count, test.channels, test.height, test.width]
     let reconstructions = try withoutGrad { try model(try Tensor(originals, shape: shape)).reconstruction.data }
     return ImageGrid(
-      images: originals + reconstructions, count: 2 * images.count, channels: images.channels, height: images.height,
-      width: images.width, nrow: columns)
+      images: originals + reconstructions, count: 2 * indices.count, channels: test.channels, height: test.height,
+      width: test.width, nrow: columns)
   }
 }
 
