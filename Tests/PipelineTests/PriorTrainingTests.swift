@@ -170,6 +170,30 @@ final class PriorTrainingTests: XCTestCase {
     XCTAssertEqual(bestWeights, weights, "the best state is the one saved at update \(best.update)")
   }
 
+  /// A prior written before the grid, the optimiser and the settings were recorded (weights and architecture
+  /// only) still samples, as 8x8 grids, and `--resume` says why it cannot go on.
+  func testAPriorFromBeforeTheGridWasRecordedStillLoads() throws {
+    var rng = RandomGenerator(seed: 4)
+    let prior = GatedPixelCNN(PriorConfiguration(codes: 16, dim: 8, layers: 2), rng: &rng)
+    var file = SafeTensors(
+      metadata: prior.architecture.merging(["model": "gated_pixelcnn", "update": "90", "latents": "\(run)/latents"]) {
+        $1
+      })
+    for (name, tensor) in prior.namedParameters { file.add(name, floats: tensor.data, shape: tensor.shape) }
+    try FileManager.default.createDirectory(atPath: "\(run)/old/checkpoints", withIntermediateDirectories: true)
+    try #"{"dim": 8}"#.write(toFile: "\(run)/old/config.json", atomically: true, encoding: .utf8)
+    try file.write(to: "\(run)/old/checkpoints/prior.safetensors")
+
+    let checkpoint = try PriorCheckpoint(contentsOf: "\(run)/old/checkpoints/prior.safetensors")
+    XCTAssertEqual([checkpoint.grid.height, checkpoint.grid.width, checkpoint.update], [8, 8, 90])
+    XCTAssertNil(checkpoint.settings)
+    let loaded = try checkpoint.model()
+    XCTAssertEqual(loaded.parameters.map(\.data), prior.parameters.map(\.data))
+    DataTestSupport.assertThrows(["written before priors recorded their settings", "cannot be resumed"]) {
+      _ = try PriorTrainer(configFile: nil, overrides: [], resume: "\(self.run)/old")
+    }
+  }
+
   func testBadSettingsAreNamed() throws {
     DataTestSupport.assertThrows(["--dataset", "learns from the LATENT_BLOCK dataset", "'MNIST'"]) {
       _ = try self.trainer([("dataset", .string("MNIST"))])
