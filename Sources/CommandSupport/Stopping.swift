@@ -22,7 +22,7 @@ public var stoppedExitCode: ExitCode { ExitCode(128 + (StopSignal.pending ?? SIG
 /// Trains `stage` as a command does: prints its introduction, shows progress, and prints its report, or on Ctrl-C
 /// where the state was saved and how to resume (then exits with the signal's code).
 public func train<Stage: TrainingStage>(_ stage: Stage) throws {
-  for line in stage.introduction { print(line) }
+  for line in stage.introduction + ["engine: \(BLASCore.summary)"] { print(line) }
   let reporter = ProgressReporter()
   stage.loop.reporter = reporter
   switch try runStoppably(reporter: reporter, { try stage.run(stopRequested: $0) }) {

@@ -61,6 +61,7 @@ struct ExtractLatents: ParsableCommand {
   }
 
   func run() throws {
+    BLASCore.selectBestCore()
     let extractor = try LatentExtractor(
       checkpoint: checkpoint, dataset: dataset, dataDir: dataDir, outputDir: outputDir, batchSize: batchSize,
       trainLimit: trainLimit, testLimit: testLimit)
@@ -71,6 +72,7 @@ struct ExtractLatents: ParsableCommand {
     print(
       "data: \(extractor.dataset.rawValue) from \(extractor.dataDir): \(extractor.data.train.count) training and "
         + "\(extractor.data.test.count) test images; batch \(extractor.batchSize)")
+    print("engine: \(BLASCore.summary)")
     extractor.reporter = ProgressReporter()
     let block = try extractor.run()
     let (trainUsed, testUsed) = (Set(block.train.indices), Set(block.test.indices))

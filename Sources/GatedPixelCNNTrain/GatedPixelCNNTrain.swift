@@ -27,6 +27,7 @@ struct GatedPixelCNNTrain: ParsableCommand {
   @OptionGroup(title: "Settings") var settings: PriorSettingsOptions
 
   func run() throws {
+    BLASCore.selectBestCore()
     try train(PriorTrainer(configFile: options.config, overrides: settings.overrides, resume: options.resume))
   }
 }

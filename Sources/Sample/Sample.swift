@@ -67,9 +67,11 @@ struct Sample: ParsableCommand {
   }
 
   func run() throws {
+    BLASCore.selectBestCore()
     let stage = try SampleStage(vqvae: vqvae, prior: prior)
     let (rows, columns) = shape!
     print("sample: prior \(stage.priorPath) (update \(stage.prior.update)), VQ-VAE \(stage.vqvaePath)")
+    print("engine: \(BLASCore.summary)")
     let (samples, seconds) = try stage.sample(
       rows: rows, columns: columns, fixedClass: sampling.fixedClass, options: sampling.options, seed: sampling.seed)
     let path = out ?? (stage.run.path as NSString).appendingPathComponent("samples.png")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CBLAS
 import Foundation
 import TensorEngine
 
@@ -31,13 +32,18 @@ struct VQVAEBench: ParsableCommand {
   @Flag(help: .hidden)
   var memoryInThisProcess = false
 
+  @Flag(help: "Print the OpenBLAS core and a checksum of one fixed sgemm (to compare cores), and exit.")
+  var checkBLAS = false
+
   func validate() throws {
     guard repetitions > 0 else { throw ValidationError("--repetitions must be at least 1, got \(repetitions)") }
     if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
   }
 
   func run() throws {
+    BLASCore.selectBestCore()
     if let threads { EngineThreads.count = threads }
+    if checkBLAS { return print(blasCheck()) }
     let prefixes = rows?.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
     func wanted(_ group: String) -> Bool {
       prefixes.map { $0.contains { $0.hasPrefix(group) || group.hasPrefix($0) } } ?? true
@@ -67,13 +73,18 @@ struct VQVAEBench: ParsableCommand {
         let rows: [BenchmarkRow]
         let peak_rss_mib: Double?
         let threads: Int
+        let blas_core: String
+        let blas: String
       }
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-      let data = try encoder.encode(Report(rows: results, peak_rss_mib: peak, threads: EngineThreads.count))
+      let data = try encoder.encode(
+        Report(
+          rows: results, peak_rss_mib: peak, threads: EngineThreads.count, blas_core: BLASCore.current,
+          blas: BLASCore.summary))
       print(String(decoding: data, as: UTF8.self))
     } else {
-      print("vqvae-bench: \(results.count) rows, \(repetitions) repetitions each, threads \(EngineThreads.count)")
+      print("vqvae-bench: \(results.count) rows, \(repetitions) repetitions each; \(BLASCore.summary)")
       printTable(results, peakRSS: peak)
     }
   }
@@ -101,4 +112,20 @@ private func freshProcessPeakMiB(row: String) throws -> Double? {
     throw ExitCode.failure
   }
   return report.rows.first?.peak_rss_mib ?? nil
+}
+
+/// `core=<name> sum=<x> max=<y>`: one 192 x 160 x 224 sgemm of fixed inputs, summed, so that the same product can be
+/// compared across OpenBLAS cores (`OPENBLAS_CORETYPE`).
+private func blasCheck() -> String {
+  let (m, n, k) = (192, 160, 224)
+  var rng = RandomGenerator(seed: 11)
+  let a = rng.uniformArray(m * k, in: -1..<1)
+  let b = rng.uniformArray(k * n, in: -1..<1)
+  var c = [Float](repeating: 0, count: m * n)
+  cblas_sgemm(
+    CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b, Int32(n), 0, &c,
+    Int32(n))
+  let sum = c.reduce(0.0) { $0 + Double($1) }
+  let largest = c.map { abs($0) }.max() ?? 0
+  return "core=\(BLASCore.current) sum=\(sum) max=\(largest)\n\(BLASCore.summary)"
 }

@@ -23,6 +23,7 @@ struct VQVAETrain: ParsableCommand {
   @OptionGroup(title: "Settings") var settings: VQVAESettingsOptions
 
   func run() throws {
+    BLASCore.selectBestCore()
     try train(Trainer(configFile: options.config, overrides: settings.overrides, resume: options.resume))
   }
 }
