@@ -3,6 +3,12 @@ import PackageDescription
 
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 
+/// The engine, the models, the data files and the pipeline are compiled with optimisation in debug builds too, so
+/// that `swift run vqvae-train` trains at release speed (a debug build ran its numeric loops 10-100x slower); the
+/// command code stays unoptimised for the debugger. SwiftPM accepts unsafe flags in a root package: a package that
+/// depends on this one by version must build it in release.
+let optimised: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
 /// What every stage's executable is built on.
 let stage: [Target.Dependency] = ["Pipeline", "CommandSupport", argumentParser]
 
@@ -32,14 +38,15 @@ let package = Package(
 
     // The layers, each importing only the ones above it (Tests/PipelineTests/LayeringTests.swift checks this).
     // Tensors, reverse-mode autodiff, ops, layers, optimisers, RNG, safetensors.
-    .target(name: "TensorEngine", dependencies: ["CBLAS"]),
+    .target(name: "TensorEngine", dependencies: ["CBLAS"], swiftSettings: optimised),
     // Encoder, decoder, quantizer, codebook, priors and their samplers: tensors in, tensors out, no files.
-    .target(name: "Models", dependencies: ["TensorEngine"]),
+    .target(name: "Models", dependencies: ["TensorEngine"], swiftSettings: optimised),
     // Datasets (IDX, CIFAR-10, image folders), PNG, pictures, .npy and the LATENT_BLOCK.
-    .target(name: "DataFiles", dependencies: ["TensorEngine", "CPNG", "CZlib"]),
+    .target(name: "DataFiles", dependencies: ["TensorEngine", "CPNG", "CZlib"], swiftSettings: optimised),
     // Settings, run folders, checkpoints, the training loop and the four stages.
     .target(
-      name: "Pipeline", dependencies: ["Models", "DataFiles", .product(name: "Crypto", package: "swift-crypto")]),
+      name: "Pipeline", dependencies: ["Models", "DataFiles", .product(name: "Crypto", package: "swift-crypto")],
+      swiftSettings: optimised),
     // What the executables share: option groups, flag spellings, stopping on Ctrl-C.
     .target(name: "CommandSupport", dependencies: ["Pipeline", argumentParser]),
 
