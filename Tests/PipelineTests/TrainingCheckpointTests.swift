@@ -86,6 +86,13 @@ final class TrainingCheckpointTests: FolderTestCase {
     DataTestSupport.assertThrows([path, "not a vqvae-train checkpoint"]) {
       _ = try TrainingCheckpoint(contentsOf: path)
     }
+    // A recorded size out of range is named before any model is built from it.
+    var bad = SafeTensors(metadata: ["update": "1", "config": #"{"embedding_dim": -4, "in_channels": 1}"#])
+    bad.add("x", floats: [1], shape: [1])
+    try bad.write(to: path)
+    DataTestSupport.assertThrows([path, "__metadata__ config): embedding_dim must be at least 1, got -4"]) {
+      _ = try TrainingCheckpoint(contentsOf: path)
+    }
     DataTestSupport.assertThrows(["missing.safetensors"]) {
       _ = try TrainingCheckpoint(contentsOf: "missing.safetensors")
     }

@@ -1,7 +1,7 @@
 import TensorEngine
 
 /// The architecture of a VQ-VAE: the classic PyTorch repo's flags and defaults (`--n_hiddens 128` ...).
-public struct VQVAEConfiguration: Codable, Equatable, Sendable {
+public struct VQVAEConfiguration: Equatable, Sendable {
   /// Image channels (1 for MNIST-style data, 3 for CIFAR-10).
   public var inChannels = 1
   /// Channels of the encoder and decoder (h); the outer convolutions use h/2.
@@ -20,17 +20,6 @@ public struct VQVAEConfiguration: Codable, Equatable, Sendable {
   public var downsamples = 2
 
   public init() {}
-
-  enum CodingKeys: String, CodingKey {
-    case inChannels = "in_channels"
-    case hiddens = "n_hiddens"
-    case residualHiddens = "n_residual_hiddens"
-    case residualLayers = "n_residual_layers"
-    case embeddingDim = "embedding_dim"
-    case embeddings = "n_embeddings"
-    case beta
-    case downsamples
-  }
 
   /// The latent grid of an image of `height x width`: each side divided by 2^downsamples.
   public func latentGrid(height: Int, width: Int) -> (height: Int, width: Int) {

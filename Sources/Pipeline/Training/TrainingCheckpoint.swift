@@ -38,13 +38,18 @@ public struct TrainingCheckpoint: Sendable {
   }
 
   /// The VQ-VAE checkpoint of a state read by `TrainingState`.
-  /// - Throws: `TrainingError` naming the file if it lacks the configuration.
+  /// - Throws: `TrainingError` naming the file if it lacks the configuration or a recorded setting is out of range.
   public init(state: TrainingState) throws {
     guard let json = state.file.metadata["config"] else {
       throw TrainingError("\(state.path): not a vqvae-train checkpoint (its __metadata__ lacks config)")
     }
     var configuration = TrainingConfiguration()
     try configuration.apply(json: Data(json.utf8), source: "\(state.path) (__metadata__ config)")
+    // Sizes from a file are checked before any model is built from them.
+    try configuration.validate()
+    do { try configuration.model.validate() } catch {
+      throw TrainingError("\(state.path) (__metadata__ config): \(error)")
+    }
     (self.state, self.configuration) = (state, configuration)
   }
 
