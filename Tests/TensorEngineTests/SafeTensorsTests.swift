@@ -25,10 +25,10 @@ final class SafeTensorsTests: XCTestCase {
     _ bytes: [UInt8], _ fragment: String, file: StaticString = #filePath, line: UInt = #line
   ) {
     XCTAssertThrowsError(try SafeTensors(bytes: bytes, source: "bad.safetensors"), file: file, line: line) { error in
-      guard let error = error as? SafeTensorsError else {
+      guard let error = error as? FileError else {
         return XCTFail("unexpected error type: \(error)", file: file, line: line)
       }
-      XCTAssertEqual(error.file, "bad.safetensors", file: file, line: line)
+      XCTAssertEqual(error.path, "bad.safetensors", file: file, line: line)
       XCTAssertTrue(
         error.message.contains(fragment), "'\(error.message)' lacks '\(fragment)'", file: file, line: line)
     }
@@ -159,10 +159,10 @@ final class SafeTensorsTests: XCTestCase {
     let parsed = try SafeTensors(bytes: try sample().serialized(), source: "ckpt.safetensors")
     XCTAssertThrowsError(try parsed.floats("nope")) { error in
       XCTAssertEqual(
-        error as? SafeTensorsError, SafeTensorsError(file: "ckpt.safetensors", message: "no tensor named 'nope'"))
+        error as? FileError, FileError(path: "ckpt.safetensors", message: "no tensor named 'nope'"))
     }
     XCTAssertThrowsError(try parsed.floats("indices")) { error in
-      XCTAssertEqual((error as? SafeTensorsError)?.message, "tensor 'indices' has dtype I64, not F32")
+      XCTAssertEqual((error as? FileError)?.message, "tensor 'indices' has dtype I64, not F32")
     }
     XCTAssertThrowsError(try parsed.int64s("scalar")) { error in
       XCTAssertEqual("\(error)", "ckpt.safetensors: tensor 'scalar' has dtype F32, not I64")
@@ -298,8 +298,8 @@ final class SafeTensorsTests: XCTestCase {
   func testWriteIntoMissingDirectoryNamesThePath() throws {
     let path = try temporaryDirectory().appendingPathComponent("missing/ckpt.safetensors").path
     XCTAssertThrowsError(try sample().write(to: path)) { error in
-      let error = error as? SafeTensorsError
-      XCTAssertEqual(error?.file, path)
+      let error = error as? FileError
+      XCTAssertEqual(error?.path, path)
       XCTAssertTrue(error?.description.contains(path) ?? false)
       XCTAssertTrue(error?.message.contains("No such file or directory") ?? false, "\(String(describing: error))")
     }
@@ -311,8 +311,8 @@ final class SafeTensorsTests: XCTestCase {
     let path = directory.appendingPathComponent("ckpt.safetensors").path
     try FileManager.default.createDirectory(atPath: path + "/inner", withIntermediateDirectories: true)
     XCTAssertThrowsError(try sample().write(to: path)) { error in
-      XCTAssertEqual((error as? SafeTensorsError)?.file, path)
-      XCTAssertTrue((error as? SafeTensorsError)?.message.contains("cannot rename") ?? false, "\(error)")
+      XCTAssertEqual((error as? FileError)?.path, path)
+      XCTAssertTrue((error as? FileError)?.message.contains("cannot rename") ?? false, "\(error)")
     }
     XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path), ["ckpt.safetensors"])
   }
@@ -325,7 +325,7 @@ final class SafeTensorsTests: XCTestCase {
     ]
     for (path, message) in cases {
       XCTAssertThrowsError(try SafeTensors.read(contentsOf: path)) { error in
-        XCTAssertEqual(error as? SafeTensorsError, SafeTensorsError(file: path, message: message))
+        XCTAssertEqual(error as? FileError, FileError(path: path, message: message))
       }
     }
   }

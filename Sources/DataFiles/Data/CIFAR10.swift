@@ -13,9 +13,9 @@ public enum CIFAR10 {
     var labels: [Int] = []
     for path in paths {
       let bytes = try DatasetFile.readRaw(path)
-      if bytes.isEmpty { throw DatasetError(path, "file is empty") }
+      if bytes.isEmpty { throw FileError(path, "file is empty") }
       guard bytes.count % recordSize == 0 else {
-        throw DatasetError(
+        throw FileError(
           path, "size \(bytes.count) bytes is not a multiple of the \(recordSize)-byte CIFAR-10 record")
       }
       let records = bytes.count / recordSize
@@ -24,7 +24,7 @@ public enum CIFAR10 {
       for r in 0..<records {
         let start = r * recordSize
         let label = Int(bytes[start])
-        guard label < 10 else { throw DatasetError(path, "label \(label) of record \(r) is out of range 0...9") }
+        guard label < 10 else { throw FileError(path, "label \(label) of record \(r) is out of range 0...9") }
         labels.append(label)
         pixels.append(contentsOf: bytes[(start + 1)..<(start + recordSize)])
       }

@@ -63,7 +63,7 @@ public func loadDataset(
         names.allSatisfy { FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent($0)) }
       })
     else {
-      throw DatasetError(
+      throw FileError(
         dir,
         "CIFAR-10 batches (data_batch_1.bin ... data_batch_5.bin, test_batch.bin) not found; looked in "
           + candidates.joined(separator: ", ") + ". Download the binary version (cifar-10-binary.tar.gz from "
@@ -89,7 +89,7 @@ private func loadIDXSplits(
       }
     }
     let looked = folders.joined(separator: ", ")
-    throw DatasetError(dir, "\(dataset) file \(base)[.gz] not found; looked in \(looked). To get it, \(howToGet)")
+    throw FileError(dir, "\(dataset) file \(base)[.gz] not found; looked in \(looked). To get it, \(howToGet)")
   }
   let padTo = pad ? 32 : nil
   let train = try IDX.load(

@@ -17,11 +17,11 @@ public enum IDX {
     let bytes = try DatasetFile.read(imagesPath)
     let (count, rows, cols) = try imagesHeader(bytes, path: imagesPath)
     guard count == labels.count else {
-      throw DatasetError(imagesPath, "holds \(count) images but \(labelsPath) holds \(labels.count) labels")
+      throw FileError(imagesPath, "holds \(count) images but \(labelsPath) holds \(labels.count) labels")
     }
     let size = padTo ?? max(rows, cols)
     guard size >= rows && size >= cols else {
-      throw DatasetError(imagesPath, "images are \(rows)x\(cols), larger than the padded size \(size)x\(size)")
+      throw FileError(imagesPath, "images are \(rows)x\(cols), larger than the padded size \(size)x\(size)")
     }
     let pixels = bytes.withUnsafeBufferPointer { all in
       ImageDataset.padPixels(
@@ -36,11 +36,11 @@ public enum IDX {
     let bytes = try DatasetFile.read(path)
     let count = try header(bytes, path: path, magic: labelsMagic, kind: "idx1 labels", dimensions: 1)[0]
     guard bytes.count >= 8 + count else {
-      throw DatasetError(path, "truncated: header says \(count) labels but only \(bytes.count - 8) are stored")
+      throw FileError(path, "truncated: header says \(count) labels but only \(bytes.count - 8) are stored")
     }
     let labels = bytes[8..<(8 + count)].map(Int.init)
     if let bad = labels.firstIndex(where: { $0 >= classCount }) {
-      throw DatasetError(path, "label \(labels[bad]) of item \(bad) is out of range 0...\(classCount - 1)")
+      throw FileError(path, "label \(labels[bad]) of item \(bad) is out of range 0...\(classCount - 1)")
     }
     return labels
   }
@@ -49,10 +49,10 @@ public enum IDX {
   static func imagesHeader(_ bytes: [UInt8], path: String) throws -> (Int, Int, Int) {
     let dims = try header(bytes, path: path, magic: imagesMagic, kind: "idx3 images", dimensions: 3)
     let (count, rows, cols) = (dims[0], dims[1], dims[2])
-    guard rows > 0 && cols > 0 else { throw DatasetError(path, "images have an empty size \(rows)x\(cols)") }
+    guard rows > 0 && cols > 0 else { throw FileError(path, "images have an empty size \(rows)x\(cols)") }
     let stored = (bytes.count - 16) / (rows * cols)
     guard stored >= count else {
-      throw DatasetError(
+      throw FileError(
         path, "truncated: header says \(count) images of \(rows)x\(cols) but only \(stored) are stored")
     }
     return (count, rows, cols)
@@ -64,7 +64,7 @@ public enum IDX {
   ) throws -> [Int] {
     let length = 4 * (1 + dimensions)
     guard bytes.count >= length else {
-      throw DatasetError(path, "truncated: \(bytes.count) bytes, shorter than the \(length)-byte \(kind) header")
+      throw FileError(path, "truncated: \(bytes.count) bytes, shorter than the \(length)-byte \(kind) header")
     }
     func word(_ at: Int) -> UInt32 {
       UInt32(bytes[at]) << 24 | UInt32(bytes[at + 1]) << 16 | UInt32(bytes[at + 2]) << 8 | UInt32(bytes[at + 3])
@@ -72,7 +72,7 @@ public enum IDX {
     let found = word(0)
     guard found == magic else {
       let (got, want) = (String(format: "0x%08x", found), String(format: "0x%08x", magic))
-      throw DatasetError(path, "bad magic number \(got), expected \(want) for an \(kind) file")
+      throw FileError(path, "bad magic number \(got), expected \(want) for an \(kind) file")
     }
     return (1...dimensions).map { Int(word(4 * $0)) }
   }

@@ -22,7 +22,7 @@ public enum ImageFolder {
     }
     let all = try listing(dir)
     guard all.files.count >= 2 else {
-      throw DatasetError(dir, "has \(all.files.count) PNG file, need at least 2 to hold one out as the test split")
+      throw FileError(dir, "has \(all.files.count) PNG file, need at least 2 to hold one out as the test split")
     }
     let held = max(1, all.files.count / 10)
     let cut = all.files.count - held
@@ -47,7 +47,7 @@ public enum ImageFolder {
 
   /// Lists the PNGs of `dir`; `classNames` fixes the class numbering (for a test split that must match train).
   static func listing(_ dir: String, classNames fixed: [String]? = nil) throws -> Listing {
-    guard isDirectory(dir) else { throw DatasetError(dir, "image folder not found") }
+    guard isDirectory(dir) else { throw FileError(dir, "image folder not found") }
     let names = try sortedEntries(dir)
     let pngs = names.filter { isPNG($0) }
     if !pngs.isEmpty {
@@ -60,12 +60,12 @@ public enum ImageFolder {
       let files = try sortedEntries(sub).filter { isPNG($0) }
       if !files.isEmpty { classes.append((name, files.map { (sub as NSString).appendingPathComponent($0) })) }
     }
-    guard !classes.isEmpty else { throw DatasetError(dir, "no PNG files, neither in the folder nor in subfolders") }
+    guard !classes.isEmpty else { throw FileError(dir, "no PNG files, neither in the folder nor in subfolders") }
     let classNames = fixed ?? classes.map(\.name)
     var files: [(path: String, label: Int?)] = []
     for (name, paths) in classes {
       guard let label = classNames.firstIndex(of: name) else {
-        throw DatasetError(
+        throw FileError(
           (dir as NSString).appendingPathComponent(name), "class folder not among the training classes \(classNames)")
       }
       files += paths.map { ($0, label) }
@@ -86,7 +86,7 @@ public enum ImageFolder {
         continue
       }
       guard header.width == reference.width && header.height == reference.height else {
-        throw DatasetError(
+        throw FileError(
           path,
           "is \(header.width)x\(header.height) but \(reference.path) is \(reference.width)x\(reference.height);"
             + " all images must have the same size")
@@ -98,23 +98,21 @@ public enum ImageFolder {
   /// Decodes the listed files into one NCHW dataset with `channels` channels (libpng turns gray into RGB), each
   /// cropped and resized to `size x size` when `size` is set.
   static func decode(_ listing: Listing, channels: Int, size: Int?) throws -> ImageDataset {
-    guard let firstPath = listing.files.first?.path else { throw DatasetError(listing.dir, "no PNG files") }
+    guard let firstPath = listing.files.first?.path else { throw FileError(listing.dir, "no PNG files") }
     var (width, height) = (size ?? 0, size ?? 0)
     if size == nil { (width, height, _) = try readHeader(firstPath) }
     let plane = width * height
     var pixels = [UInt8](repeating: 0, count: listing.files.count * channels * plane)
     for (n, file) in listing.files.enumerated() {
       var image: (pixels: [UInt8], width: Int, height: Int, channels: Int)
-      do { image = try readPNG(path: file.path, channels: channels) } catch let error as PNGError {
-        throw DatasetError(file.path, error.reason)
-      }
+      image = try readPNG(path: file.path, channels: channels)
       if let size {
         image.pixels = AreaResize.squared(
           image.pixels, width: image.width, height: image.height, channels: channels, size: size)
         (image.width, image.height) = (size, size)
       }
       guard image.width == width && image.height == height else {
-        throw DatasetError(file.path, "is \(image.width)x\(image.height) but \(firstPath) is \(width)x\(height)")
+        throw FileError(file.path, "is \(image.width)x\(image.height) but \(firstPath) is \(width)x\(height)")
       }
       // PNG rows are interleaved (HWC); the dataset stores channel planes (CHW).
       let base = n * channels * plane
@@ -129,14 +127,14 @@ public enum ImageFolder {
   }
 
   private static func readHeader(_ path: String) throws -> (width: Int, height: Int, channels: Int) {
-    do { return try readPNGHeader(path: path) } catch let error as PNGError { throw DatasetError(path, error.reason) }
+    try readPNGHeader(path: path)
   }
 
   private static func sortedEntries(_ dir: String) throws -> [String] {
     do {
       return try FileManager.default.contentsOfDirectory(atPath: dir).filter { !$0.hasPrefix(".") }.sorted()
     } catch {
-      throw DatasetError(dir, "cannot list the folder: \(error.localizedDescription)")
+      throw FileError(dir, "cannot list the folder: \(error.localizedDescription)")
     }
   }
 

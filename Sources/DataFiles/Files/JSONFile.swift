@@ -21,23 +21,22 @@ public enum JSONFile {
   }
 
   /// Reads the JSON file at `path`.
-  /// - Throws: `DatasetError` naming the file, and the key when one is missing or of the wrong type.
+  /// - Throws: `FileError` naming the file, and the key when one is missing or of the wrong type.
   public static func read<Value: Decodable>(_ type: Value.Type, from path: String) throws -> Value {
-    guard FileManager.default.fileExists(atPath: path) else { throw DatasetError(path, "file not found") }
-    let bytes: [UInt8]
-    do { bytes = try FileIO.read(path) } catch let error as FileError { throw DatasetError(path, error.message) }
+    guard FileManager.default.fileExists(atPath: path) else { throw FileError(path, "file not found") }
+    let bytes = try FileIO.read(path)
     return try decode(type, from: Data(bytes), source: path)
   }
 
   /// Decodes `data`; `source` names it in errors.
-  /// - Throws: `DatasetError` naming `source` and the key at fault.
+  /// - Throws: `FileError` naming `source` and the key at fault.
   public static func decode<Value: Decodable>(_ type: Value.Type, from data: Data, source: String) throws -> Value {
     do {
       return try JSONDecoder().decode(type, from: data)
     } catch let error as DecodingError {
-      throw DatasetError(source, describe(error))
+      throw FileError(source, describe(error))
     } catch {
-      throw DatasetError(source, "not valid JSON (\(error))")
+      throw FileError(source, "not valid JSON (\(error))")
     }
   }
 

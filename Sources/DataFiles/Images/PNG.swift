@@ -2,16 +2,6 @@ import CPNG
 import Foundation
 import TensorEngine
 
-/// A PNG file that cannot be read or written: names the path and says why.
-public struct PNGError: Error, CustomStringConvertible, Sendable {
-  /// The file at fault.
-  public let path: String
-  /// What went wrong (libpng's message where it gave one).
-  public let reason: String
-
-  public var description: String { "\(path): \(reason)" }
-}
-
 /// Writes an 8-bit gray (`channels` 1) or RGB (`channels` 3) PNG; `pixels` are interleaved rows, top row first.
 /// libpng encodes into memory and the file appears atomically (see `FileIO.writeAtomically`).
 public func writePNG(path: String, pixels: [UInt8], width: Int, height: Int, channels: Int) throws {
@@ -32,12 +22,10 @@ public func writePNG(path: String, pixels: [UInt8], width: Int, height: Int, cha
       png_image_write_to_memory(&image, $0.baseAddress, &size, 0, source.baseAddress, 0, nil)
     }
   }
-  guard written != 0 else { throw PNGError(path: path, reason: "cannot encode the PNG (libpng: \(pngMessage(image)))") }
-  do {
-    try FileIO.writeAtomically(Array(encoded.prefix(size)), to: path)
-  } catch let error as FileError {
-    throw PNGError(path: path, reason: error.message)
+  guard written != 0 else {
+    throw FileError(path: path, message: "cannot encode the PNG (libpng: \(pngMessage(image)))")
   }
+  try FileIO.writeAtomically(Array(encoded.prefix(size)), to: path)
 }
 
 /// Reads an 8-bit gray or RGB image from any PNG. An alpha channel is dropped (not composited); `channels`
@@ -58,7 +46,7 @@ public func readPNG(path: String, channels: Int? = nil) throws -> (
   let (width, height) = (Int(image.width), Int(image.height))
   var decoded = [UInt8](repeating: 0, count: width * height * stride)
   let finished = decoded.withUnsafeMutableBytes { png_image_finish_read(&image, nil, $0.baseAddress, 0, nil) }
-  guard finished != 0 else { throw PNGError(path: path, reason: "cannot decode PNG: \(pngMessage(image))") }
+  guard finished != 0 else { throw FileError(path: path, message: "cannot decode PNG: \(pngMessage(image))") }
   guard hasAlpha else { return (decoded, width, height, outChannels) }
   var pixels = [UInt8](repeating: 0, count: width * height * outChannels)
   for p in 0..<(width * height) {
@@ -80,7 +68,7 @@ private func beginPNGRead(_ path: String) throws -> png_image {
   image.version = UInt32(PNG_IMAGE_VERSION)
   guard png_image_begin_read_from_file(&image, path) != 0 else {
     let missing = !FileManager.default.fileExists(atPath: path)
-    throw PNGError(path: path, reason: missing ? "file not found" : "not a readable PNG: \(pngMessage(image))")
+    throw FileError(path: path, message: missing ? "file not found" : "not a readable PNG: \(pngMessage(image))")
   }
   return image
 }

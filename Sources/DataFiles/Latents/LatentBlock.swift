@@ -95,38 +95,38 @@ public struct LatentBlock: Sendable {
 
   /// Checks and assembles a block: both splits fill whole grids, every index lies in `0..<codebookSize`, and
   /// labels are given for both splits or neither, one per grid, in `0..<classCount`.
-  /// - Throws: `DatasetError` naming `source` and the problem.
+  /// - Throws: `FileError` naming `source` and the problem.
   public init(
     train: LatentSplit, test: LatentSplit, codebookSize: Int, height: Int, width: Int, classCount: Int,
     dataset: String? = nil, checkpoint: String? = nil, source: String = "LATENT_BLOCK"
   ) throws {
     guard codebookSize >= 1, height >= 1, width >= 1 else {
-      throw DatasetError(source, "n_embeddings \(codebookSize) and grid \(height)x\(width) must all be at least 1")
+      throw FileError(source, "n_embeddings \(codebookSize) and grid \(height)x\(width) must all be at least 1")
     }
     for (name, split, file) in [("train", train, File.trainIndices), ("test", test, File.testIndices)] {
       guard split.count >= 1, split.indices.count == split.count * height * width else {
-        throw DatasetError(
+        throw FileError(
           source, "\(file): \(split.indices.count) indices do not fill \(split.count) grids of \(height)x\(width)")
       }
       if let position = split.indices.firstIndex(where: { $0 < 0 || $0 >= codebookSize }) {
         let (n, i, j) = (position / (height * width), position / width % height, position % width)
-        throw DatasetError(
+        throw FileError(
           source,
           "\(file): index \(split.indices[position]) of grid \(n) at (\(i), \(j)) is outside 0..<\(codebookSize) "
             + "(n_embeddings of \(File.info))")
       }
       guard split.labels.isEmpty == (classCount == 0) else {
-        throw DatasetError(
+        throw FileError(
           source,
           classCount == 0
             ? "the \(name) split has labels but n_classes is 0"
             : "the \(name) split has no labels but n_classes is \(classCount)")
       }
       guard split.labels.isEmpty || split.labels.count == split.count else {
-        throw DatasetError(source, "the \(name) split has \(split.labels.count) labels for \(split.count) grids")
+        throw FileError(source, "the \(name) split has \(split.labels.count) labels for \(split.count) grids")
       }
       if let bad = split.labels.first(where: { $0 < 0 || $0 >= classCount }) {
-        throw DatasetError(source, "the \(name) split has label \(bad), outside 0..<\(classCount) (n_classes)")
+        throw FileError(source, "the \(name) split has label \(bad), outside 0..<\(classCount) (n_classes)")
       }
     }
     (self.train, self.test, self.codebookSize, self.height, self.width) = (train, test, codebookSize, height, width)
@@ -134,24 +134,24 @@ public struct LatentBlock: Sendable {
   }
 
   /// Reads and validates the LATENT_BLOCK in `directory`.
-  /// - Throws: `DatasetError` naming the file and what is wrong: a missing file, a malformed `.npy` or
+  /// - Throws: `FileError` naming the file and what is wrong: a missing file, a malformed `.npy` or
   ///   `latents.json`, grid shapes that differ between the files, indices outside `0..<K`, label counts that differ.
   public static func load(from directory: String) throws -> LatentBlock {
     func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
     let infoPath = path(File.info)
     guard FileManager.default.fileExists(atPath: infoPath) else {
-      throw DatasetError(
+      throw FileError(
         directory,
         "not a LATENT_BLOCK folder (no \(File.info)); make one with extract-latents --checkpoint RUN_DIR")
     }
     let info = try JSONFile.read(LatentInfo.self, from: infoPath)
-    guard info.gridShape.count == 2 else { throw DatasetError(infoPath, "'grid_shape' is not [height, width]") }
+    guard info.gridShape.count == 2 else { throw FileError(infoPath, "'grid_shape' is not [height, width]") }
     let (codebookSize, height, width) = (info.codebookSize, info.gridShape[0], info.gridShape[1])
 
     func readSplit(_ indicesFile: String, _ labelsFile: String) throws -> LatentSplit {
       let (indices, shape) = try NPY.read(contentsOf: path(indicesFile))
       guard shape.count == 3, shape[1] == height, shape[2] == width else {
-        throw DatasetError(
+        throw FileError(
           path(indicesFile), "shape \(shape) is not (N, \(height), \(width)) (grid_shape of \(File.info))")
       }
       let labelsPath = path(labelsFile)
@@ -160,7 +160,7 @@ public struct LatentBlock: Sendable {
       }
       let (labels, labelShape) = try NPY.read(contentsOf: labelsPath)
       guard labelShape == [shape[0]] else {
-        throw DatasetError(labelsPath, "shape \(labelShape) does not match the \(shape[0]) grids of \(indicesFile)")
+        throw FileError(labelsPath, "shape \(labelShape) does not match the \(shape[0]) grids of \(indicesFile)")
       }
       return LatentSplit(indices: indices, labels: labels, count: shape[0])
     }

@@ -47,19 +47,18 @@ public enum NPY {
   }
 
   /// Reads an integer `.npy` file.
-  /// - Throws: `DatasetError` naming the file and what is wrong with it.
+  /// - Throws: `FileError` naming the file and what is wrong with it.
   public static func read(contentsOf path: String) throws -> (values: [Int], shape: [Int]) {
-    guard FileManager.default.fileExists(atPath: path) else { throw DatasetError(path, "file not found") }
-    let bytes: [UInt8]
-    do { bytes = try FileIO.read(path) } catch let error as FileError { throw DatasetError(path, error.message) }
+    guard FileManager.default.fileExists(atPath: path) else { throw FileError(path, "file not found") }
+    let bytes = try FileIO.read(path)
     return try decode(bytes, source: path)
   }
 
   /// Parses the bytes of an integer `.npy` file; `source` names it in errors.
-  /// - Throws: `DatasetError` on a bad magic, an unsupported version, dtype or Fortran order, a malformed header,
+  /// - Throws: `FileError` on a bad magic, an unsupported version, dtype or Fortran order, a malformed header,
   ///   or data that does not fill the shape exactly.
   public static func decode(_ bytes: [UInt8], source: String) throws -> (values: [Int], shape: [Int]) {
-    func fail(_ reason: String) -> DatasetError { DatasetError(source, reason) }
+    func fail(_ reason: String) -> FileError { FileError(source, reason) }
     guard bytes.count >= 10, bytes[0] == 0x93, Array(bytes[1..<6]) == Array("NUMPY".utf8) else {
       throw fail("not a .npy file (the magic \\x93NUMPY is missing)")
     }
@@ -111,7 +110,7 @@ public enum NPY {
   }
 
   /// Reads `descr`, `fortran_order` and `shape` from the header's Python dict literal.
-  private static func parseHeader(_ header: String, fail: (String) -> DatasetError) throws -> (String, Bool, [Int]) {
+  private static func parseHeader(_ header: String, fail: (String) -> FileError) throws -> (String, Bool, [Int]) {
     let text = header.trimmingCharacters(in: .whitespacesAndNewlines)
     guard text.hasPrefix("{"), text.hasSuffix("}") else {
       throw fail("header is not a Python dict: \(text.prefix(80))")

@@ -26,7 +26,7 @@ public final class LatentExtractor {
   /// Resolves and checks everything before any work: the checkpoint (a run folder's final checkpoint, a checkpoint
   /// file, or by default the newest run under `outputs/`), the dataset (by default the one the run was trained on),
   /// that its images fit the model, and that the output folder (default `<run>/latents`) can be written.
-  /// - Throws: `TrainingError` or `DatasetError` naming the flag, file or folder at fault.
+  /// - Throws: `TrainingError` or `FileError` naming the flag, file or folder at fault.
   public init(
     checkpoint target: String?, dataset datasetName: String?, dataDir: String?, outputDir: String?,
     batchSize: Int = 256, trainLimit: Int? = nil, testLimit: Int? = nil

@@ -72,7 +72,7 @@ public final class PriorTrainer: TrainingStage {
   /// flags), the LATENT_BLOCK (by default the newest finished run's `latents/`), and a new prior folder (by default
   /// `prior/` beside the latents); or, with `resume` (a prior folder, a run folder holding `prior/`, or a checkpoint
   /// file), the latest checkpoint with its settings as the base that `configFile` and `overrides` change.
-  /// - Throws: `TrainingError` or `DatasetError` naming the flag, key, file or folder at fault. Nothing is written
+  /// - Throws: `TrainingError` or `FileError` naming the flag, key, file or folder at fault. Nothing is written
   ///   before all checks have passed.
   public convenience init(
     configFile: String?, overrides: [(String, ConfigValue)], resume: String? = nil

@@ -171,7 +171,7 @@ enum ConfigFile {
   /// The JSON object in `data`; `source` names it in errors.
   static func object(_ data: Data, source: String) throws -> [String: ConfigValue] {
     let value: ConfigValue
-    do { value = try JSONFile.decode(ConfigValue.self, from: data, source: source) } catch let error as DatasetError {
+    do { value = try JSONFile.decode(ConfigValue.self, from: data, source: source) } catch let error as FileError {
       throw TrainingError(error.description)
     }
     guard case .object(let object) = value else { throw TrainingError("\(source): not a JSON object") }

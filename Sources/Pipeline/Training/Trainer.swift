@@ -80,7 +80,7 @@ public final class Trainer: TrainingStage {
   /// then the data, then a new run folder; or, with `resume` (a run folder or checkpoint file), the run's latest
   /// checkpoint with its configuration as the base that `configFile` and `overrides` change.
   /// - Throws: `TrainingError` for bad settings, folders and checkpoints (naming the flag, key or file), and
-  ///   `DatasetError` for missing or broken data. Nothing is written before all checks have passed.
+  ///   `FileError` for missing or broken data. Nothing is written before all checks have passed.
   public convenience init(
     configFile: String?, overrides: [(String, ConfigValue)], resume: String? = nil
   ) throws {

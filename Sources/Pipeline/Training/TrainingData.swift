@@ -42,7 +42,7 @@ public struct TrainingData: Sendable {
   }
 
   /// Loads the configured dataset (see `loadDataset`) and keeps the first `train_limit` / `test_limit` images.
-  /// - Throws: `DatasetError` if the files are missing or broken, `TrainingError` if the images do not fit.
+  /// - Throws: `FileError` if the files are missing or broken, `TrainingError` if the images do not fit.
   public static func load(_ configuration: TrainingConfiguration) throws -> TrainingData {
     let (train, test) = try loadDataset(
       configuration.dataset, dataDir: configuration.dataDir, shaping: configuration.shaping)

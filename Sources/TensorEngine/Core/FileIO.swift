@@ -6,12 +6,19 @@ import Foundation
   import Darwin
 #endif
 
-/// A file that cannot be read or written, with the system's reason.
+/// A file (or folder) that cannot be read, written or used, the toolkit's one error about files: it names the path
+/// and says what is wrong with it, and where useful how to fix it (`train.bin: truncated: ...`).
 public struct FileError: Error, CustomStringConvertible, Equatable, Sendable {
-  /// The file at fault.
+  /// The file or folder at fault.
   public let path: String
-  /// What went wrong (`cannot create ...: Permission denied`).
+  /// What is wrong (`cannot create ...: Permission denied`, `bad magic number ...`).
   public let message: String
+
+  /// An error about `path`.
+  public init(_ path: String, _ message: String) { (self.path, self.message) = (path, message) }
+
+  /// An error about `path`.
+  public init(path: String, message: String) { self.init(path, message) }
 
   public var description: String { "\(path): \(message)" }
 }

@@ -27,22 +27,6 @@ public enum SafeTensorsDType: String, Sendable {
   }
 }
 
-/// A failure to read, parse or write a safetensors file.
-public struct SafeTensorsError: Error, CustomStringConvertible, Equatable {
-  /// The file (or other source) the error is about.
-  public let file: String
-  /// What went wrong, naming the offending field or tensor.
-  public let message: String
-  /// `"<file>: <message>"`.
-  public var description: String { "\(file): \(message)" }
-
-  /// Makes an error about `file`.
-  public init(file: String, message: String) {
-    self.file = file
-    self.message = message
-  }
-}
-
 /// A set of named F32/I64 tensors plus string metadata, in the safetensors format.
 ///
 /// A file is an 8-byte little-endian header length N, N bytes of UTF-8 JSON mapping each tensor name to
@@ -113,13 +97,13 @@ public struct SafeTensors: Sendable {
   }
 
   private func lookup(_ name: String) throws -> Tensor {
-    guard let tensor = tensors[name] else { throw SafeTensorsError(file: source, message: "no tensor named '\(name)'") }
+    guard let tensor = tensors[name] else { throw FileError(path: source, message: "no tensor named '\(name)'") }
     return tensor
   }
 
-  private func mismatch(_ name: String, _ tensor: Tensor, _ wanted: SafeTensorsDType) -> SafeTensorsError {
-    SafeTensorsError(
-      file: source, message: "tensor '\(name)' has dtype \(tensor.dtype.rawValue), not \(wanted.rawValue)")
+  private func mismatch(_ name: String, _ tensor: Tensor, _ wanted: SafeTensorsDType) -> FileError {
+    FileError(
+      path: source, message: "tensor '\(name)' has dtype \(tensor.dtype.rawValue), not \(wanted.rawValue)")
   }
 
   /// An empty set to fill with `add` and then write.
@@ -164,7 +148,7 @@ public struct SafeTensors: Sendable {
   /// Parses a whole safetensors file held in `bytes`, checking every header field against the data;
   /// `source` names the file in errors.
   public init(bytes: [UInt8], source: String) throws {
-    func fail(_ message: String) -> SafeTensorsError { SafeTensorsError(file: source, message: message) }
+    func fail(_ message: String) -> FileError { FileError(path: source, message: message) }
 
     guard bytes.count >= 8 else { throw fail("short header: file has \(bytes.count) bytes, need at least 8") }
     let headerLength = bytes[0..<8].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
@@ -295,11 +279,7 @@ public struct SafeTensors: Sendable {
 
   /// Reads and parses the safetensors file at `path`.
   public static func read(contentsOf path: String) throws -> SafeTensors {
-    do {
-      return try SafeTensors(bytes: try FileIO.read(path), source: path)
-    } catch let error as FileError {
-      throw SafeTensorsError(file: path, message: error.message)
-    }
+    try SafeTensors(bytes: try FileIO.read(path), source: path)
   }
 
   // MARK: Writing
@@ -362,10 +342,6 @@ public struct SafeTensors: Sendable {
   /// Writes the file atomically (see `FileIO.writeAtomically`): readers see the old file or the new one, never a
   /// partial one.
   public func write(to path: String) throws {
-    do {
-      try FileIO.writeAtomically(try serialized(), to: path)
-    } catch let error as FileError {
-      throw SafeTensorsError(file: path, message: error.message)
-    }
+    try FileIO.writeAtomically(try serialized(), to: path)
   }
 }

@@ -2,31 +2,15 @@ import CZlib
 import Foundation
 import TensorEngine
 
-/// A dataset that cannot be loaded: names the file (or folder) and says what is wrong with it.
-public struct DatasetError: Error, CustomStringConvertible, Sendable {
-  /// The file or folder at fault.
-  public let path: String
-  /// What is wrong, and where useful how to fix it.
-  public let reason: String
-
-  /// Creates an error about `path`.
-  public init(_ path: String, _ reason: String) {
-    self.path = path
-    self.reason = reason
-  }
-
-  public var description: String { "\(path): \(reason)" }
-}
-
 /// Whole-file reading for the loaders: the file lands in memory once, gzip members are inflated in one go.
 enum DatasetFile {
   /// The bytes of `path`; a gzip file (by its magic bytes) comes back decompressed. A name ending in `.gz`
   /// without gzip magic is an error rather than being read raw, as it is almost surely a broken download.
   static func read(_ path: String) throws -> [UInt8] {
     let bytes = try readRaw(path)
-    if bytes.isEmpty { throw DatasetError(path, "file is empty") }
+    if bytes.isEmpty { throw FileError(path, "file is empty") }
     if bytes.count >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b { return try gunzip(bytes, path: path) }
-    if path.hasSuffix(".gz") { throw DatasetError(path, "not a gzip file (no gzip magic bytes 1f 8b)") }
+    if path.hasSuffix(".gz") { throw FileError(path, "not a gzip file (no gzip magic bytes 1f 8b)") }
     return bytes
   }
 
@@ -34,10 +18,10 @@ enum DatasetFile {
   static func readRaw(_ path: String) throws -> [UInt8] {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-      throw DatasetError(path, "file not found")
+      throw FileError(path, "file not found")
     }
-    if isDirectory.boolValue { throw DatasetError(path, "is a folder, expected a file") }
-    do { return try FileIO.read(path) } catch let error as FileError { throw DatasetError(path, error.message) }
+    if isDirectory.boolValue { throw FileError(path, "is a folder, expected a file") }
+    return try FileIO.read(path)
   }
 
   /// Inflates every gzip member of `bytes` into one buffer, sized up front from the trailer's length field.
@@ -45,7 +29,7 @@ enum DatasetFile {
     var stream = z_stream()
     // 16 + MAX_WBITS: expect a gzip header and trailer rather than a zlib one.
     guard inflateInit2_(&stream, 16 + MAX_WBITS, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-      throw DatasetError(path, "zlib could not start inflating")
+      throw FileError(path, "zlib could not start inflating")
     }
     defer { inflateEnd(&stream) }
     // ISIZE (last 4 bytes, little-endian) is the length mod 2^32 of the last member: only a hint, and garbage in a
@@ -55,7 +39,7 @@ enum DatasetFile {
     let hint = bytes.suffix(4).reversed().reduce(0) { $0 << 8 | Int($1) }
     var capacity = max(min(hint, 1032 * n), 1 << 16)
     guard var output = malloc(capacity)?.assumingMemoryBound(to: UInt8.self) else {
-      throw DatasetError(path, "out of memory for \(capacity) decompressed bytes")
+      throw FileError(path, "out of memory for \(capacity) decompressed bytes")
     }
     defer { free(output) }
     var produced = 0
@@ -83,11 +67,11 @@ enum DatasetFile {
     }
     switch status {
     case Z_STREAM_END: return Array(UnsafeBufferPointer(start: output, count: produced))
-    case Z_MEM_ERROR: throw DatasetError(path, "out of memory after \(produced) decompressed bytes")
-    case Z_BUF_ERROR: throw DatasetError(path, "corrupt gzip: the compressed data ends early (truncated download?)")
+    case Z_MEM_ERROR: throw FileError(path, "out of memory after \(produced) decompressed bytes")
+    case Z_BUF_ERROR: throw FileError(path, "corrupt gzip: the compressed data ends early (truncated download?)")
     default:
       let detail = stream.msg.map { String(cString: $0) } ?? "zlib error \(status)"
-      throw DatasetError(path, "corrupt gzip: \(detail)")
+      throw FileError(path, "corrupt gzip: \(detail)")
     }
   }
 }
