@@ -2,14 +2,22 @@
 # Runs vqvae-bench and the PyTorch reference (scripts/pytorch/run_bench.py) in one invocation and prints one table
 # of both with the ratios. The machine is noisy: only ratios measured side by side in one run mean anything.
 #   scripts/bench-vs-pytorch.sh [--rounds N] [--markdown]   (needs `pip install torch numpy`; ~3 minutes a round)
+#   scripts/bench-vs-pytorch.sh --pipeline quick|default|smoke [--rounds N]
 # With N rounds the two sides alternate N times; each side's figure is its best round, and the table adds the range
-# of the round-by-round ratios. Results (the JSONs, PyTorch's reports and the table) go to outputs/bench-<time>/.
+# of the round-by-round ratios. --pipeline times whole pipelines instead: scripts/pipeline.sh with that preset against
+# scripts/pytorch/pipeline.py with the same config and extraction limits, stage by stage (the build not counted).
+# Results (the JSONs, PyTorch's reports and the table) go to outputs/bench-<time>/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=1
 markdown=()
+pipeline=""
 while [ $# -gt 0 ]; do
   case "$1" in
+    --pipeline)
+      pipeline="${2:-}"
+      shift 2 || true
+      ;;
     --rounds)
       rounds="${2:-}"
       shift 2 || true
@@ -19,7 +27,8 @@ while [ $# -gt 0 ]; do
       shift
       ;;
     *)
-      echo "bench-vs-pytorch: unknown argument '$1' (usage: scripts/bench-vs-pytorch.sh [--rounds N] [--markdown])" >&2
+      echo "bench-vs-pytorch: unknown argument '$1' (usage: scripts/bench-vs-pytorch.sh [--rounds N] [--markdown]" \
+        "[--pipeline quick|default|smoke])" >&2
       exit 2
       ;;
   esac
@@ -35,6 +44,29 @@ python3 -c 'import torch' 2>/dev/null || {
 out="outputs/bench-$(date -u +%Y%m%d-%H%M%S)"
 mkdir -p "$out"
 threads="${OMP_NUM_THREADS:-2}"
+
+if [ -n "$pipeline" ]; then
+  case "$pipeline" in
+    quick) config=configs/quick.json limits=(--train-limit 20000 --test-limit 2000) ;;
+    smoke) config=configs/smoke.json limits=(--train-limit 600 --test-limit 200) ;;
+    default) config=configs/fashion-mnist.json limits=() ;;
+    *)
+      echo "bench-vs-pytorch: --pipeline takes quick, default or smoke, got '$pipeline'" >&2
+      exit 2
+      ;;
+  esac
+  flag=(); [ "$pipeline" = default ] || flag=("--$pipeline")
+  for round in $(seq 1 "$rounds"); do
+    echo "== round $round of $rounds: scripts/pipeline.sh ${flag[*]}"
+    scripts/pipeline.sh "${flag[@]}" --output-dir "$out/swift-run-$round" >"$out/swift-$round.log"
+    echo "== round $round of $rounds: scripts/pytorch/pipeline.py --config $config ${limits[*]}"
+    python3 scripts/pytorch/pipeline.py --config "$config" "${limits[@]}" --threads "$threads" \
+      >"$out/pytorch-$round.json"
+  done
+  python3 scripts/pytorch/compare_pipelines.py "$out" "$rounds" | tee "$out/table.txt"
+  echo "(all figures in $out/)"
+  exit 0
+fi
 swift build -c release --product vqvae-bench
 ours=()
 theirs=()
