@@ -192,6 +192,13 @@ final class PriorTrainingTests: XCTestCase {
     DataTestSupport.assertThrows(["written before priors recorded their settings", "cannot be resumed"]) {
       _ = try PriorTrainer(configFile: nil, overrides: [], resume: "\(self.run)/old")
     }
+
+    // A recorded grid side is bounded before any sampler allocates for it.
+    file.metadata["grid_height"] = "100000"
+    try file.write(to: "\(run)/old/checkpoints/prior.safetensors")
+    DataTestSupport.assertThrows(["'grid_height' 100000 is not a grid side (1 to 128)"]) {
+      _ = try PriorCheckpoint(contentsOf: "\(self.run)/old/checkpoints/prior.safetensors")
+    }
   }
 
   func testBadSettingsAreNamed() throws {

@@ -49,10 +49,13 @@ public enum JSONFile {
     case .keyNotFound(let missing, let context):
       return "'\(key(context.codingPath + [missing]))' is missing"
     case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
-      return "'\(key(context.codingPath))' must be \(describe(type))"
+      return context.codingPath.isEmpty
+        ? "must hold \(describe(type)), the file's top level" : "'\(key(context.codingPath))' must be \(describe(type))"
     case .dataCorrupted(let context):
       if context.codingPath.isEmpty {
-        let detail = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
+        let detail =
+          (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
+          ?? (context.debugDescription.isEmpty ? nil : context.debugDescription)
         return "not valid JSON" + (detail.map { " (\($0))" } ?? "")
       }
       return "'\(key(context.codingPath))': \(context.debugDescription)"

@@ -55,8 +55,9 @@ public struct PriorCheckpoint: Sendable {
     (kind, architecture) = (meta["model"] ?? GatedPixelCNN.kind, meta)
     func side(_ key: String) throws -> Int {
       guard let text = meta[key] else { return 8 }
-      guard let value = Int(text), value >= 1 else {
-        throw TrainingError("\(path): '\(key)' \(text) is not a grid side")
+      // A grid side is an image side (at most 256) halved at least once.
+      guard let value = Int(text), (1...128).contains(value) else {
+        throw TrainingError("\(path): '\(key)' \(text) is not a grid side (1 to 128)")
       }
       return value
     }
