@@ -16,9 +16,13 @@ final class VQVAEShapeTests: XCTestCase {
     return VQVAE(configuration, rng: &rng)
   }
 
+  /// Each parameter's shape by name.
+  private func shapes(_ vqvae: VQVAE) -> [String: [Int]] {
+    Dictionary(uniqueKeysWithValues: vqvae.namedParameters.map { ($0.name, $0.tensor.shape) })
+  }
+
   func testTwoStagesKeepTheClassicNamesAndShapes() {
-    let shapes = Dictionary(
-      uniqueKeysWithValues: model(downsamples: 2).namedParameters.map { ($0.name, $0.tensor.shape) })
+    let shapes = shapes(model(downsamples: 2))
     XCTAssertEqual(shapes["encoder.conv_stack.0.weight"], [4, 3, 4, 4])
     XCTAssertEqual(shapes["encoder.conv_stack.2.weight"], [8, 4, 4, 4])
     XCTAssertEqual(shapes["encoder.conv_stack.4.weight"], [8, 8, 3, 3])
@@ -29,7 +33,7 @@ final class VQVAEShapeTests: XCTestCase {
 
   func testThreeStagesAddAHalfWidthStageOnEachSide() throws {
     let vqvae = model(downsamples: 3)
-    let shapes = Dictionary(uniqueKeysWithValues: vqvae.namedParameters.map { ($0.name, $0.tensor.shape) })
+    let shapes = shapes(vqvae)
     XCTAssertEqual(shapes["encoder.conv_stack.0.weight"], [4, 3, 4, 4])
     XCTAssertEqual(shapes["encoder.conv_stack.2.weight"], [4, 4, 4, 4])
     XCTAssertEqual(shapes["encoder.conv_stack.4.weight"], [8, 4, 4, 4])
@@ -52,7 +56,7 @@ final class VQVAEShapeTests: XCTestCase {
 
   func testOneStageGoesStraightToTheHiddenWidth() throws {
     let vqvae = model(downsamples: 1, inChannels: 1)
-    let shapes = Dictionary(uniqueKeysWithValues: vqvae.namedParameters.map { ($0.name, $0.tensor.shape) })
+    let shapes = shapes(vqvae)
     XCTAssertEqual(shapes["encoder.conv_stack.0.weight"], [8, 1, 4, 4])
     XCTAssertEqual(shapes["decoder.inverse_conv_stack.2.weight"], [8, 1, 4, 4])
     XCTAssertEqual(try vqvae.encode(Tensor(zeros: [1, 1, 28, 28])).shape, [4, 1, 14, 14])

@@ -47,8 +47,14 @@ public struct PriorCheckpoint: Sendable {
   /// Reads a prior checkpoint.
   /// - Throws: `TrainingError` naming the file if it is unreadable or not a prior's checkpoint.
   public init(contentsOf path: String) throws {
-    state = try TrainingState(contentsOf: path, kind: "gated-pixelcnn")
-    let meta = state.file.metadata
+    try self.init(state: TrainingState(contentsOf: path, kind: "gated-pixelcnn"))
+  }
+
+  /// The prior checkpoint of a state read by `TrainingState`.
+  /// - Throws: `TrainingError` naming the file if it is not a prior's checkpoint.
+  public init(state: TrainingState) throws {
+    self.state = state
+    let (meta, path) = (state.file.metadata, state.path)
     guard meta["n_embeddings"] != nil else {
       throw TrainingError("\(path): not a prior checkpoint (its __metadata__ lacks n_embeddings)")
     }

@@ -46,7 +46,7 @@ public struct PriorFolder: OutputFolder {
     guard let folder = [inRun, direct].first(where: { FileManager.default.fileExists(atPath: $0.configPath) }) else {
       throw TrainingError("--resume \(target): not a prior folder (no config.json there or in its prior/)")
     }
-    return (folder, try PriorCheckpoint(contentsOf: folder.latestCheckpoint().path))
+    return (folder, try PriorCheckpoint(state: folder.latestCheckpoint()))
   }
 
   /// Resolves a `--prior` argument: a `.safetensors` file, a prior folder (its final checkpoint), a run folder (its

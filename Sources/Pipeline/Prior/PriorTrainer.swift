@@ -144,12 +144,15 @@ public final class PriorTrainer: TrainingStage {
     totalUpdates = min(configuration.updates ?? Int.max, configuration.epochs * perEpoch)
     plannedEpochs = (totalUpdates + perEpoch - 1) / perEpoch
     if let checkpoint {
-      let mine = model.architecture.merging([
-        "model": GatedPixelCNN.kind, "grid_height": "\(latents.height)", "grid_width": "\(latents.width)",
-      ]) { $1 }
-      let differences = mine.keys.sorted().compactMap { key in
-        let trained = checkpoint.architecture[key] ?? (key.hasPrefix("grid_") ? "8" : "none")
-        return mine[key] == trained ? nil : "\(key) \(trained) (not \(mine[key]!))"
+      func described(_ architecture: [String: String], kind: String, grid: (height: Int, width: Int)) -> [String:
+        String]
+      {
+        architecture.merging(["model": kind, "grid_height": "\(grid.height)", "grid_width": "\(grid.width)"]) { $1 }
+      }
+      let mine = described(model.architecture, kind: GatedPixelCNN.kind, grid: (latents.height, latents.width))
+      let trained = described(checkpoint.architecture, kind: checkpoint.kind, grid: checkpoint.grid)
+      let differences = mine.sorted { $0.key < $1.key }.compactMap { key, value in
+        trained[key] == value ? nil : "\(key) \(trained[key] ?? "none") (not \(value))"
       }
       guard differences.isEmpty else {
         throw TrainingError(
