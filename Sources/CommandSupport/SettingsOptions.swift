@@ -26,7 +26,7 @@ extension SettingsOptions {
   }
 
   /// `batch_size` for the property `batchSize`.
-  public static func key(property: String) -> String {
+  static func key(property: String) -> String {
     property.reduce(into: "") { key, character in
       key += character.isUppercase ? "_" + character.lowercased() : String(character)
     }

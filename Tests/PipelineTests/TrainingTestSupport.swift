@@ -54,8 +54,9 @@ enum TrainingTestSupport {
 
   /// Runs `trainer` to the end, failing the test if it was interrupted.
   @discardableResult
-  static func complete<Run: RunToEnd>(_ trainer: Run, file: StaticString = #filePath, line: UInt = #line) throws
-    -> Run.Summary
+  static func complete<Stage: TrainingStage>(_ trainer: Stage, file: StaticString = #filePath, line: UInt = #line)
+    throws
+    -> Stage.Summary
   {
     guard case .completed(let summary) = try trainer.run(stopRequested: { false }) else {
       XCTFail("the run was interrupted", file: file, line: line)
@@ -64,11 +65,3 @@ enum TrainingTestSupport {
     return summary
   }
 }
-
-/// A trainer whose run ends with a summary: the VQ-VAE's and the prior's.
-protocol RunToEnd: TrainingStage {
-  func run(stopRequested: () -> Bool) throws -> TrainingOutcome<Summary>
-}
-
-extension Trainer: RunToEnd {}
-extension PriorTrainer: RunToEnd {}

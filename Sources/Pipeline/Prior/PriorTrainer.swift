@@ -50,11 +50,6 @@ public final class PriorTrainer: TrainingStage {
   public let plannedEpochs: Int
   /// The loop that trains it: update count, schedule, metrics, checkpoints.
   public let loop: TrainingLoop<PriorMetricsRecord>
-  /// Where to show progress; nil trains silently.
-  public var reporter: ProgressReporter? {
-    get { loop.reporter }
-    set { loop.reporter = newValue }
-  }
   private var sampler: BatchSampler
   /// The configuration with the LATENT_BLOCK's facts, as one JSON line, stored in every checkpoint.
   private let configurationJSON: String

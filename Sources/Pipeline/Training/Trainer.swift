@@ -52,11 +52,6 @@ public final class Trainer: TrainingStage {
   public let optimizer: Adam
   /// The loop that trains it: update count, schedule, metrics, checkpoints.
   public let loop: TrainingLoop<MetricsRecord>
-  /// Where to show progress; nil trains silently.
-  public var reporter: ProgressReporter? {
-    get { loop.reporter }
-    set { loop.reporter = newValue }
-  }
   /// The order of the training images.
   public private(set) var sampler: BatchSampler
   /// The generator of the codebook's upkeep (k-means start, dead-code restarts), apart from the data order's so

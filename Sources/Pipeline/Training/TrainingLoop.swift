@@ -67,6 +67,12 @@ extension TrainingStage {
   /// Updates done so far.
   public var update: Int { loop.update }
 
+  /// Where the loop shows progress; nil trains silently.
+  public var reporter: ProgressReporter? {
+    get { loop.reporter }
+    set { loop.reporter = newValue }
+  }
+
   /// Trains to the end of the schedule (see `TrainingLoop.run`).
   public func run(stopRequested: () -> Bool = { false }) throws -> TrainingOutcome<Summary> {
     try loop.run(self, stopRequested: stopRequested)
