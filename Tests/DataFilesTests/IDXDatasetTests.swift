@@ -134,6 +134,34 @@ final class IDXDatasetTests: FolderTestCase {
     Support.assertThrows([tiny, "truncated", "header"]) { _ = try IDX.readLabels(tiny) }
   }
 
+  func testHostileHeadersAreRefusedBeforeTheirSizesAreAllocated() throws {
+    let paths = try writeSplit("train")
+    func file(_ name: String, _ bytes: [UInt8], gzip: Bool = false) throws -> String {
+      try Support.write(bytes, to: path(name), gzip: gzip)
+      return path(name)
+    }
+    // 0xFFFFFFFF x 0xFFFFFFFF images: the product overflows 64 bits.
+    let huge = try file(
+      "huge", Support.idx(magic: 0x803, dimensions: [0xFFFF_FFFF, 0xFFFF_FFFF, 0xFFFF_FFFF], data: []))
+    Support.assertThrows([huge, "absurdly large"]) { _ = try IDX.load(images: huge, labels: paths.labels) }
+    let large = try file("large", Support.idx(magic: 0x803, dimensions: [0xFFFF, 0xFFFF, 0xFFFF], data: []))
+    Support.assertThrows([large, "needs", "this machine has"]) { _ = try IDX.load(images: large, labels: paths.labels) }
+    // A valid 3-image header followed by far more data than it describes: refused as soon as the excess appears,
+    // gzipped or not.
+    let padded = Support.idx(
+      magic: 0x803, dimensions: [3, 28, 28], data: images + [UInt8](repeating: 0, count: 1 << 24))
+    let bomb = try file("bomb.gz", padded, gzip: true)
+    Support.assertThrows([bomb, "decompresses to more than the 2368 bytes that its header describes"]) {
+      _ = try IDX.load(images: bomb, labels: paths.labels)
+    }
+    let long = try file("long", Array(padded.prefix(2368 + 5)))
+    Support.assertThrows([long, "has 5 bytes after the 2368 that its header describes"]) {
+      _ = try IDX.load(images: long, labels: paths.labels)
+    }
+    let labelsTail = try file("labels-tail", Support.idx(magic: 0x801, dimensions: [3], data: labels + [0]))
+    Support.assertThrows([labelsTail, "has 1 bytes after the 11"]) { _ = try IDX.readLabels(labelsTail) }
+  }
+
   func testRealFashionMNISTWhenInstalled() throws {
     let dir = DatasetName.fashionMNIST.defaultDataDirectory
     try XCTSkipUnless(FileManager.default.fileExists(atPath: dir), "Fashion-MNIST not installed at \(dir)")

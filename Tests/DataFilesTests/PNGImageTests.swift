@@ -85,6 +85,42 @@ final class PNGImageTests: FolderTestCase {
     }
   }
 
+  func testTruncatedAndOversizedFilesAreRefusedNotAborted() throws {
+    let good = path("good.png")
+    try writePNG(path: good, pixels: Support.bytes(32 * 32, seed: 3), width: 32, height: 32, channels: 1)
+    let bytes = try FileIO.read(good)
+    // Cut inside the image data: libpng fails while decoding rows, after the header read well.
+    let cut = path("cut.png")
+    try Support.write(Array(bytes.prefix(bytes.count - 30)), to: cut)
+    XCTAssertEqual(try readPNGHeader(path: cut).width, 32)
+    Support.assertThrows([cut, "cannot decode PNG"]) { _ = try readPNG(path: cut) }
+    Support.assertThrows([cut, "cannot decode PNG"]) { _ = try ImageFolder.load(folder) }
+    // Headers that claim 20000x20000 and 1,000,000x1000 pixels are refused before a pixel is allocated.
+    for (width, height) in [(20000, 20000), (1_000_000, 1000)] {
+      let huge = path("huge-\(width).png")
+      try Support.write(Self.withSize(bytes, width: width, height: height), to: huge)
+      Support.assertThrows([huge, "is \(width)x\(height) pixels, more than"]) { _ = try readPNG(path: huge) }
+      Support.assertThrows([huge, "more than"]) { _ = try readPNGHeader(path: huge) }
+    }
+  }
+
+  /// `png` with its IHDR's width and height replaced (and the chunk's CRC made right again).
+  private static func withSize(_ png: [UInt8], width: Int, height: Int) -> [UInt8] {
+    var bytes = png
+    for (offset, value) in [(16, width), (20, height)] {
+      for k in 0..<4 { bytes[offset + k] = UInt8(truncatingIfNeeded: value >> (24 - 8 * k)) }
+    }
+    // CRC-32 of the chunk type and data, bytes 12..<29, stored big-endian after them.
+    var crc: UInt32 = 0xFFFF_FFFF
+    for byte in bytes[12..<29] {
+      crc ^= UInt32(byte)
+      for _ in 0..<8 { crc = crc & 1 == 1 ? 0xEDB8_8320 ^ (crc >> 1) : crc >> 1 }
+    }
+    crc ^= 0xFFFF_FFFF
+    for k in 0..<4 { bytes[29 + k] = UInt8(truncatingIfNeeded: crc >> (24 - 8 * UInt32(k))) }
+    return bytes
+  }
+
   func testUnwritableFolderAndMissingFileNameThePath() {
     let path = "\(folder)/no/such/folder/grid.png"
     Support.assertThrows([path, "cannot create", "No such file or directory"]) {

@@ -249,8 +249,22 @@ final class SafeTensorsTests: XCTestCase {
         data: data), "tensors 'a' [0, 16) and 'b' [4, 8) overlap")
     // Zero-size tensors occupy no bytes, so they may sit anywhere.
     let ok = try SafeTensors(
-      bytes: file(#"{\#(a),"z":{"dtype":"F32","shape":[0],"data_offsets":[4,4]}}"#, data: data), source: "ok")
+      bytes: file(#"{\#(a),"z":{"dtype":"F32","shape":[0],"data_offsets":[4,4]}}"#, data: Array(data.prefix(8))),
+      source: "ok")
     XCTAssertEqual(ok.names, ["a", "z"])
+  }
+
+  func testRejectsBytesThatBelongToNoTensor() throws {
+    let a = #""a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}"#
+    // Garbage appended after the last tensor, as a doctored or badly concatenated file has.
+    assertRejects(
+      file("{\(a)}", data: [UInt8](repeating: 0, count: 8 + 4096)), "has 4096 bytes after the last tensor's data")
+    assertRejects(
+      file(#"{\#(a),"b":{"dtype":"F32","shape":[1],"data_offsets":[12,16]}}"#, data: [UInt8](repeating: 0, count: 16)),
+      "bytes [8, 12) of the data belong to no tensor (between 'a' and 'b')")
+    assertRejects(
+      file(#"{"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, data: [UInt8](repeating: 0, count: 8)),
+      "bytes [0, 4) of the data belong to no tensor")
   }
 
   func testRejectsBadMetadata() throws {

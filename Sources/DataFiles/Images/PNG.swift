@@ -28,25 +28,34 @@ public func writePNG(path: String, pixels: [UInt8], width: Int, height: Int, cha
   try FileIO.writeAtomically(Array(encoded.prefix(size)), to: path)
 }
 
+/// The most pixels a PNG may have to be decoded (8192 x 8192): a header is checked against it before any pixel is
+/// allocated, so that a file claiming 20000 x 20000 is refused rather than filling memory.
+public let maxPNGPixels = 1 << 26
+
 /// Reads an 8-bit gray or RGB image from any PNG. An alpha channel is dropped (not composited); `channels`
 /// (1 or 3) forces the output format, otherwise gray files give 1 channel and colour files 3. Pixels come
 /// back interleaved, top row first.
+/// - Throws: `FileError` for a missing, corrupt or truncated file, or one larger than `maxPNGPixels`.
 public func readPNG(path: String, channels: Int? = nil) throws -> (
   pixels: [UInt8], width: Int, height: Int, channels: Int
 ) {
   precondition(channels == nil || channels == 1 || channels == 3, "PNG channels must be 1 or 3")
-  var image = try beginPNGRead(path)
-  let hasAlpha = image.format & UInt32(PNG_FORMAT_FLAG_ALPHA) != 0
-  let outChannels = channels ?? (image.format & UInt32(PNG_FORMAT_FLAG_COLOR) != 0 ? 3 : 1)
+  let reader = try PNGReader(path)
+  defer { withExtendedLifetime(reader) {} }
+  let image = reader.image
+  let hasAlpha = image.pointee.format & UInt32(PNG_FORMAT_FLAG_ALPHA) != 0
+  let outChannels = channels ?? (image.pointee.format & UInt32(PNG_FORMAT_FLAG_COLOR) != 0 ? 3 : 1)
   // Ask for the alpha channel too when there is one, so that libpng does not composite it away.
   let stride = outChannels + (hasAlpha ? 1 : 0)
-  image.format =
+  image.pointee.format =
     (outChannels == 3 ? UInt32(PNG_FORMAT_RGB) : UInt32(PNG_FORMAT_GRAY))
     | (hasAlpha ? UInt32(PNG_FORMAT_FLAG_ALPHA) : 0)
-  let (width, height) = (Int(image.width), Int(image.height))
+  let (width, height) = (Int(image.pointee.width), Int(image.pointee.height))
   var decoded = [UInt8](repeating: 0, count: width * height * stride)
-  let finished = decoded.withUnsafeMutableBytes { png_image_finish_read(&image, nil, $0.baseAddress, 0, nil) }
-  guard finished != 0 else { throw FileError(path: path, message: "cannot decode PNG: \(pngMessage(image))") }
+  let finished = decoded.withUnsafeMutableBytes { png_image_finish_read(image, nil, $0.baseAddress, 0, nil) }
+  guard finished != 0 else {
+    throw FileError(path: path, message: "cannot decode PNG: \(reader.message) (corrupt or truncated file?)")
+  }
   guard hasAlpha else { return (decoded, width, height, outChannels) }
   var pixels = [UInt8](repeating: 0, count: width * height * outChannels)
   for p in 0..<(width * height) {
@@ -56,21 +65,43 @@ public func readPNG(path: String, channels: Int? = nil) throws -> (
 }
 
 /// Reads only a PNG's header: its size and whether it is colour (3 channels) or gray (1).
+/// - Throws: `FileError` for a missing or corrupt file, or one larger than `maxPNGPixels`.
 public func readPNGHeader(path: String) throws -> (width: Int, height: Int, channels: Int) {
-  var image = try beginPNGRead(path)
-  defer { png_image_free(&image) }
-  return (Int(image.width), Int(image.height), image.format & UInt32(PNG_FORMAT_FLAG_COLOR) != 0 ? 3 : 1)
+  let reader = try PNGReader(path)
+  return withExtendedLifetime(reader) {
+    let image = reader.image.pointee
+    return (Int(image.width), Int(image.height), image.format & UInt32(PNG_FORMAT_FLAG_COLOR) != 0 ? 3 : 1)
+  }
 }
 
-/// Opens `path` with libpng's simplified API and reads its header.
-private func beginPNGRead(_ path: String) throws -> png_image {
-  var image = png_image()
-  image.version = UInt32(PNG_IMAGE_VERSION)
-  guard png_image_begin_read_from_file(&image, path) != 0 else {
-    let missing = !FileManager.default.fileExists(atPath: path)
-    throw FileError(path: path, message: missing ? "file not found" : "not a readable PNG: \(pngMessage(image))")
+/// A PNG opened with libpng's simplified API, its header read and its size checked.
+///
+/// The `png_image` lives on the heap for the reader's whole life: libpng keeps its address to find the error state
+/// it jumps back to, and a moved copy makes it abort the process on the first corrupt byte instead of failing.
+private final class PNGReader {
+  let image = UnsafeMutablePointer<png_image>.allocate(capacity: 1)
+
+  init(_ path: String) throws {
+    image.initialize(to: png_image())
+    image.pointee.version = UInt32(PNG_IMAGE_VERSION)
+    guard png_image_begin_read_from_file(image, path) != 0 else {
+      let missing = !FileManager.default.fileExists(atPath: path)
+      throw FileError(path: path, message: missing ? "file not found" : "not a readable PNG: \(message)")
+    }
+    let (width, height) = (Int(image.pointee.width), Int(image.pointee.height))
+    guard width * height <= maxPNGPixels else {
+      throw FileError(
+        path: path, message: "is \(width)x\(height) pixels, more than the \(maxPNGPixels) (8192x8192) read")
+    }
   }
-  return image
+
+  deinit {
+    png_image_free(image)
+    image.deallocate()
+  }
+
+  /// libpng's last message, stored in a fixed C char array.
+  var message: String { pngMessage(image.pointee) }
 }
 
 /// libpng's last message for `image`, stored in a fixed C char array.

@@ -220,16 +220,26 @@ public struct SafeTensors: Sendable {
       layout.append((name, dtype, shape, begin, end))
     }
 
-    // Sorted by begin, a non-empty span overlaps an earlier one iff it starts before the furthest end so far.
-    var furthest: (name: String, begin: Int, end: Int)?
+    // As the reference reader, the tensors must tile the data buffer: sorted by begin, each non-empty span starts
+    // where the one before ended, and the last ends with the file. Bytes outside every tensor mean a corrupt or
+    // doctored file.
+    var previous: (name: String, begin: Int, end: Int)?
     for span in layout.filter({ $0.begin < $0.end }).sorted(by: { ($0.begin, $0.end) < ($1.begin, $1.end) }) {
-      if let previous = furthest, span.begin < previous.end {
+      let end = previous?.end ?? 0
+      if let previous, span.begin < end {
         throw fail(
           "tensors '\(previous.name)' [\(previous.begin), \(previous.end)) and '\(span.name)'"
             + " [\(span.begin), \(span.end)) overlap")
       }
-      if span.end > furthest?.end ?? 0 { furthest = (span.name, span.begin, span.end) }
+      if span.begin > end {
+        throw fail(
+          "bytes [\(end), \(span.begin)) of the data belong to no tensor"
+            + (previous.map { " (between '\($0.name)' and '\(span.name)')" } ?? ""))
+      }
+      previous = (span.name, span.begin, span.end)
     }
+    let used = previous?.end ?? 0
+    guard used == dataCount else { throw fail("has \(dataCount - used) bytes after the last tensor's data") }
 
     self.metadata = metadata
     self.source = source
