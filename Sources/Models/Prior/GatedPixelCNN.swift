@@ -18,6 +18,22 @@ public struct PriorConfiguration: Equatable, Sendable {
   public init(codes: Int = 512, dim: Int = 64, layers: Int = 15, classes: Int = 0, headHidden: Int = 0) {
     (self.codes, self.dim, self.layers, self.classes, self.headHidden) = (codes, dim, layers, classes, headHidden)
   }
+
+  /// The architecture that `GatedPixelCNN.architecture` records.
+  /// - Throws: `TensorError` naming a key that is missing, not a whole number, or out of range.
+  public init(architecture: [String: String]) throws {
+    func value(_ key: String, atLeast bound: Int) throws -> Int {
+      guard let text = architecture[key], let value = Int(text), value >= bound else {
+        throw TensorError(
+          "gated_pixelcnn: '\(key)' must be a whole number >= \(bound), got \(architecture[key] ?? "nothing")")
+      }
+      return value
+    }
+    self.init(
+      codes: try value("n_embeddings", atLeast: 1), dim: try value("dim", atLeast: 1),
+      layers: try value("n_layers", atLeast: 1), classes: try value("n_classes", atLeast: 0),
+      headHidden: try value("head_hidden", atLeast: 0))
+  }
 }
 
 /// The gated PixelCNN prior over grids of code indices: an embedding of the K codes, `layers` gated layers
@@ -63,18 +79,11 @@ public final class GatedPixelCNN: Prior {
   /// A fresh prior from `architecture`'s keys (see `architecture`).
   /// - Throws: `TensorError` naming a key that is missing, not a whole number, or out of range.
   public convenience init(architecture: [String: String], rng: inout RandomGenerator) throws {
-    func value(_ key: String, atLeast bound: Int) throws -> Int {
-      guard let text = architecture[key], let value = Int(text), value >= bound else {
-        throw TensorError(
-          "gated_pixelcnn: '\(key)' must be a whole number >= \(bound), got \(architecture[key] ?? "nothing")")
-      }
-      return value
-    }
-    let configuration = PriorConfiguration(
-      codes: try value("n_embeddings", atLeast: 1), dim: try value("dim", atLeast: 1),
-      layers: try value("n_layers", atLeast: 1), classes: try value("n_classes", atLeast: 0),
-      headHidden: try value("head_hidden", atLeast: 0))
-    self.init(configuration, rng: &rng)
+    self.init(try PriorConfiguration(architecture: architecture), rng: &rng)
+  }
+
+  public static func footprint(architecture: [String: String], height: Int, width: Int) throws -> Footprint {
+    try PriorConfiguration(architecture: architecture).footprint(height: height, width: width)
   }
 
   public func sample(

@@ -9,6 +9,9 @@ public protocol Prior: Module {
   /// Builds a freshly initialised prior from its recorded architecture.
   /// - Throws: `TensorError` naming the key that is missing or out of range.
   init(architecture: [String: String], rng: inout RandomGenerator) throws
+  /// The memory a prior of `architecture` takes on `height x width` grids, before it is built.
+  /// - Throws: `TensorError` naming the key that is missing or out of range.
+  static func footprint(architecture: [String: String], height: Int, width: Int) throws -> Footprint
   /// The architecture as checkpoint metadata, from which `init(architecture:rng:)` builds the same prior.
   var architecture: [String: String] { get }
   /// K: the codes it models.
@@ -29,11 +32,8 @@ public protocol Prior: Module {
 
 /// The kinds of prior a checkpoint can hold.
 public enum Priors {
-  /// Each kind's name and how to build one from its architecture.
-  public static let kinds:
-    [(kind: String, make: @Sendable ([String: String], inout RandomGenerator) throws -> any Prior)] = [
-      (GatedPixelCNN.kind, { try GatedPixelCNN(architecture: $0, rng: &$1) })
-    ]
+  /// Each kind of prior.
+  public static let kinds: [any Prior.Type] = [GatedPixelCNN.self]
 
   /// The prior of the recorded `kind` (a checkpoint's `model`, `gated_pixelcnn` when absent), built from its
   /// architecture.
@@ -41,10 +41,24 @@ public enum Priors {
   public static func make(
     kind: String?, architecture: [String: String], rng: inout RandomGenerator
   ) throws -> any Prior {
+    try type(kind).init(architecture: architecture, rng: &rng)
+  }
+
+  /// The memory the prior of `kind` and `architecture` takes on `height x width` grids (see `Prior.footprint`).
+  /// - Throws: `TensorError` for an unknown kind or a bad architecture.
+  public static func footprint(
+    kind: String?, architecture: [String: String], height: Int, width: Int
+  ) throws -> Footprint {
+    try type(kind).footprint(architecture: architecture, height: height, width: width)
+  }
+
+  /// The prior type of `kind`.
+  private static func type(_ kind: String?) throws -> any Prior.Type {
     let name = kind ?? GatedPixelCNN.kind
     guard let found = kinds.first(where: { $0.kind == name }) else {
-      throw TensorError("model '\(name)' is no prior this toolkit knows (\(kinds.map(\.kind).joined(separator: ", ")))")
+      throw TensorError(
+        "model '\(name)' is no prior this toolkit knows (\(kinds.map { $0.kind }.joined(separator: ", ")))")
     }
-    return try found.make(architecture, &rng)
+    return found
   }
 }

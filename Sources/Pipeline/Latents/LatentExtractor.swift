@@ -62,6 +62,11 @@ public final class LatentExtractor {
         "\(path) was trained on \(trained.model.inChannels)-channel images, but \(dataset.rawValue) in "
           + "\(self.dataDir) has \(data.train.channels)-channel images; pass the dataset the model was trained on")
     }
+    var memory = MemoryEstimate()
+    memory.addBatch(
+      trained.model.footprint(height: data.train.height, width: data.train.width),
+      of: min(batchSize, max(data.train.count, data.test.count)), "--batch-size", training: false)
+    try memory.check("extract-latents")
     checkpointPath = path
     self.outputDir = outputDir ?? (folder.path as NSString).appendingPathComponent("latents")
     try RunFolder.makeDirectories(self.outputDir, for: self.outputDir)

@@ -84,7 +84,14 @@ public struct PriorCheckpoint: Sendable {
   public func model() throws -> any Prior {
     var rng = RandomGenerator(seed: 0)
     let model: any Prior
-    do { model = try Priors.make(kind: kind, architecture: architecture, rng: &rng) } catch {
+    do {
+      var memory = MemoryEstimate()
+      let footprint = try Priors.footprint(
+        kind: kind, architecture: architecture, height: grid.height, width: grid.width)
+      memory.addWeights(footprint, training: false)
+      try memory.check("the prior")
+      model = try Priors.make(kind: kind, architecture: architecture, rng: &rng)
+    } catch {
       throw TrainingError("\(path): \(error)")
     }
     try state.loadWeights(into: model)

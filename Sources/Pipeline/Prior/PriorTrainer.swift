@@ -100,7 +100,28 @@ public final class PriorTrainer: TrainingStage {
       configuration.outputDir
       ?? ((latentsPath as NSString).deletingLastPathComponent as NSString).appendingPathComponent("prior")
     (configuration.latents, configuration.outputDir) = (latentsPath, outputPath)
+    try Self.checkFeasible(configuration, block)
     try self.init(configuration: configuration, latents: block, latentsPath: latentsPath, folder: .create(outputPath))
+  }
+
+  /// The prior that `configuration` trains on `latents`: K from the latents, classes when they have labels and
+  /// class conditioning is on.
+  private static func architecture(
+    _ configuration: PriorTrainingConfiguration, _ latents: LatentBlock
+  ) -> PriorConfiguration {
+    PriorConfiguration(
+      codes: latents.codebookSize, dim: configuration.dim, layers: configuration.layers,
+      classes: configuration.classConditioning ? latents.classCount : 0, headHidden: configuration.headHidden)
+  }
+
+  /// Checks that training fits in memory, with K and the classes from `latents.json` and the sizes from the flags.
+  /// - Throws: `TrainingError` with the estimate and the limit.
+  static func checkFeasible(_ configuration: PriorTrainingConfiguration, _ latents: LatentBlock) throws {
+    let footprint = architecture(configuration, latents).footprint(height: latents.height, width: latents.width)
+    var memory = MemoryEstimate()
+    memory.addWeights(footprint, training: true)
+    memory.addBatch(footprint, of: configuration.batchSize, configuration.describe("batch_size"), training: true)
+    try memory.check("gated-pixelcnn")
   }
 
   /// The configured LATENT_BLOCK (by default the newest finished run's `latents/`), cut to the limits.
@@ -127,12 +148,11 @@ public final class PriorTrainer: TrainingStage {
     configuration: PriorTrainingConfiguration, latents: LatentBlock, latentsPath: String, folder: PriorFolder,
     resumingFrom checkpoint: PriorCheckpoint? = nil
   ) throws {
-    let classes = configuration.classConditioning ? latents.classCount : 0
+    try Self.checkFeasible(configuration, latents)
+    let architecture = Self.architecture(configuration, latents)
+    let classes = architecture.classes
     var rng = RandomGenerator(seed: UInt64(configuration.seed))
-    let model = GatedPixelCNN(
-      PriorConfiguration(
-        codes: latents.codebookSize, dim: configuration.dim, layers: configuration.layers, classes: classes,
-        headHidden: configuration.headHidden), rng: &rng)
+    let model = GatedPixelCNN(architecture, rng: &rng)
     self.model = model
     optimizer = Adam(parameters: model.namedParameters, learningRate: configuration.learningRate)
     let perEpoch = (latents.train.count + configuration.batchSize - 1) / configuration.batchSize

@@ -25,6 +25,18 @@ public struct SampleStage {
   public func sample(
     rows: Int, columns: Int, fixedClass: Int?, options: SamplingOptions, seed: UInt64
   ) throws -> (grid: SampleGrid, seconds: Double) {
+    let count = rows * columns
+    let (height, width) = prior.grid
+    let shift = vqvae.configuration.downsamples
+    var memory = MemoryEstimate()
+    let batchName = "--grid \(rows)x\(columns)"
+    let priorFootprint = try Priors.footprint(
+      kind: prior.kind, architecture: prior.architecture, height: height, width: width)
+    memory.addBatch(priorFootprint, of: count, batchName, training: false)
+    memory.addBatch(
+      vqvae.configuration.footprint(height: height << shift, width: width << shift), of: count, batchName,
+      training: false)
+    try memory.check("sample")
     let start = DispatchTime.now().uptimeNanoseconds
     let grid = try SampleGrid(
       prior: try prior.model(), vqvae: vqvae, rows: rows, columns: columns, fixedClass: fixedClass, options: options,

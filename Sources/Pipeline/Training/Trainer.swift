@@ -83,7 +83,7 @@ public final class Trainer: TrainingStage {
       var configuration = try TrainingConfiguration.resolve(configFile: configFile, overrides: overrides)
       configuration.dataDir = configuration.dataDir ?? configuration.dataset.defaultDataDirectory
       let data = try TrainingData.load(configuration)
-      try Self.checkCodebookStart(configuration, data)
+      try Self.checkFeasible(configuration, data)
       let path = configuration.outputDir ?? RunFolder.defaultPath(dataset: configuration.dataset)
       configuration.outputDir = path
       try self.init(configuration: configuration, data: data, folder: try RunFolder.create(path))
@@ -112,7 +112,7 @@ public final class Trainer: TrainingStage {
   ) throws {
     var configuration = configuration
     configuration.model.inChannels = data.train.channels
-    try Self.checkCodebookStart(configuration, data)
+    try Self.checkFeasible(configuration, data)
     var rng = RandomGenerator(seed: UInt64(configuration.seed))
     let model = VQVAE(configuration.model, rng: &rng)
     model.quantizer.configure(configuration.codebook)
@@ -292,12 +292,21 @@ public final class Trainer: TrainingStage {
       "codebook: k-means (10 iterations) on \(rows[0].count) encoder outputs of \(chosen.count) training images")
   }
 
-  /// Checks that k-means has enough encoder outputs (one per latent position of the training images) for K codes.
-  /// - Throws: `TrainingError` naming the flag.
-  static func checkCodebookStart(_ configuration: TrainingConfiguration, _ data: TrainingData) throws {
-    let grid = configuration.model.latentGrid(height: data.train.height, width: data.train.width)
-    let outputs = data.train.count * grid.height * grid.width
-    let codes = configuration.model.embeddings
+  /// Checks that the run fits in memory and that k-means has enough encoder outputs (one per latent position of the
+  /// training images) for K codes.
+  /// - Throws: `TrainingError` with the estimate and the limit, or naming the flag.
+  static func checkFeasible(_ configuration: TrainingConfiguration, _ data: TrainingData) throws {
+    let (train, model) = (data.train, configuration.model)
+    var memory = MemoryEstimate()
+    var sized = model
+    sized.inChannels = train.channels
+    let footprint = sized.footprint(height: train.height, width: train.width)
+    memory.addWeights(footprint, training: true)
+    memory.addBatch(footprint, of: configuration.batchSize, configuration.describe("batch_size"), training: true)
+    try memory.check("vqvae-train")
+    let grid = model.latentGrid(height: train.height, width: train.width)
+    let outputs = train.count * grid.height * grid.width
+    let codes = model.embeddings
     guard configuration.codebook.initialization != .kmeans || outputs >= codes else {
       throw TrainingError(
         "\(configuration.describe("codebook_init")) kmeans needs at least as many encoder outputs as codes, but "

@@ -70,8 +70,12 @@ public struct TrainingCheckpoint: Sendable {
   }
 
   /// A model of the checkpoint's architecture with its weights, for encoding, decoding and sampling.
-  /// - Throws: `TrainingError` naming the file and the first missing or mis-shaped tensor.
+  /// - Throws: `TrainingError` naming the file and the first missing or mis-shaped tensor, or a model too large for
+  ///   memory.
   public func model() throws -> VQVAE {
+    var memory = MemoryEstimate()
+    memory.addWeights(configuration.model.footprint(height: 0, width: 0), training: false)
+    try memory.check("\(path) (__metadata__ config): the model")
     var rng = RandomGenerator(seed: 0)
     let model = VQVAE(configuration.model, rng: &rng)
     try state.loadWeights(into: model)
