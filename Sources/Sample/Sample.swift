@@ -71,15 +71,17 @@ struct Sample: ParsableCommand {
     let stage = try SampleStage(vqvae: vqvae, prior: prior)
     let (rows, columns) = shape!
     print("sample: prior \(stage.priorPath) (update \(stage.prior.update)), VQ-VAE \(stage.vqvaePath)")
+    if let note = stage.priorNote { print("note: \(note)") }
     print("engine: \(BLASCore.summary)")
     let (samples, seconds) = try stage.sample(
       rows: rows, columns: columns, fixedClass: sampling.fixedClass, options: sampling.options, seed: sampling.seed)
     let path = out ?? (stage.run.path as NSString).appendingPathComponent("samples.png")
-    try samples.image.write(to: path)
+    // The codes first: a PNG is only written once the indices it shows are on disk.
     if let saveIndices {
       try NPY.write(
         samples.indices, shape: [rows * columns, stage.prior.grid.height, stage.prior.grid.width], to: saveIndices)
     }
+    try samples.image.write(to: path)
     let classes = samples.labels.map { labels in
       let rowClasses = stride(from: 0, to: labels.count, by: columns).map { String(labels[$0]) }
       return sampling.fixedClass.map { "class \($0)" } ?? "classes by row: \(rowClasses.joined(separator: " "))"

@@ -76,7 +76,7 @@ final class PriorTrainingTests: XCTestCase {
 
     // `sample --prior` finds it from the run folder, the prior folder or the file.
     let final = trainer.folder.checkpointPath(update: nil)
-    for target in [run, "\(run)/prior", final] { XCTAssertEqual(try PriorFolder.finalCheckpoint(target), final) }
+    for target in [run, "\(run)/prior", final] { XCTAssertEqual(try PriorFolder.finalCheckpoint(target).path, final) }
 
     // The checkpoint gives back the same model, names the latents and the VQ-VAE, and samples reproducibly.
     let checkpoint = try PriorCheckpoint(contentsOf: trainer.folder.checkpointPath(update: nil))
@@ -107,6 +107,24 @@ final class PriorTrainingTests: XCTestCase {
     }
     XCTAssertEqual(saved, trainer.folder.checkpointPath(update: 5))
     XCTAssertEqual(try PriorCheckpoint(contentsOf: saved).update, 5)
+    // sample takes the interrupted prior's latest checkpoint, and says so.
+    let (path, note) = try PriorFolder.finalCheckpoint(run)
+    XCTAssertEqual(path, saved)
+    XCTAssertTrue(
+      note?.contains("did not finish; sampling from its latest checkpoint (update 5)") == true, "\(note ?? "")")
+    let stage = try SampleStage(vqvae: nil, prior: run)
+    XCTAssertEqual(stage.priorPath, saved)
+    XCTAssertEqual(
+      try stage.sample(rows: 1, columns: 2, fixedClass: nil, options: SamplingOptions(), seed: 0).grid.indices.count,
+      2 * 8 * 8)
+  }
+
+  /// A prior killed after it set up its folder but before its first checkpoint starts again on `--resume`.
+  func testAPriorStoppedBeforeItsFirstCheckpointStartsAgainOnResume() throws {
+    _ = try trainer([("n_updates", .integer(3))])
+    let resumed = try PriorTrainer(configFile: nil, overrides: [], resume: run)
+    XCTAssertTrue(resumed.restarted)
+    XCTAssertEqual(try TrainingTestSupport.complete(resumed).updates, 3)
   }
 
   /// 90 updates straight, against 35 + Ctrl-C + resume from the prior folder, and 40 + resume from the run folder

@@ -79,7 +79,7 @@ final class TrainingRunTests: XCTestCase {
     }
     let names = try FileManager.default.contentsOfDirectory(atPath: runFolder.checkpointsPath)
     XCTAssertEqual(names, ["vqvae-1.safetensors"], "nothing saved after the last good update")
-    let (_, checkpoint) = try RunFolder.open(resuming: runFolder.path)
+    let checkpoint = try XCTUnwrap(RunFolder.open(resuming: runFolder.path).checkpoint)
     XCTAssertEqual(checkpoint.update, 1)
     XCTAssertTrue(
       try SafeTensors.read(contentsOf: checkpoint.path).floats("decoder.inverse_conv_stack.4.bias")
@@ -151,10 +151,45 @@ final class TrainingRunTests: XCTestCase {
     XCTAssertEqual(try trainer.model.encode(Tensor(zeros: [1, 1, 20, 20])).shape.suffix(2), [5, 5])
   }
 
-  func testStopSignalRecordsTheSignal() {
+  func testStopSignalRecordsTheFirstSignalAndIgnoresTheNext() {
     StopSignal.install()
     raise(SIGTERM)
     XCTAssertEqual(StopSignal.pending, SIGTERM)
-    _ = signal(SIGINT, SIG_DFL)  // so that Ctrl-C ends the test process at once again
+    // Until the checkpoint is saved, another signal neither ends the process nor replaces the first.
+    raise(SIGINT)
+    XCTAssertEqual(StopSignal.pending, SIGTERM)
+    // So that Ctrl-C ends the test process at once again.
+    _ = signal(SIGINT, SIG_DFL)
+    _ = signal(SIGTERM, SIG_DFL)
+  }
+
+  /// A run killed after it set up its folder but before its first checkpoint (only `config.json` and an empty
+  /// `metrics.jsonl`): `--resume` starts it again from its recorded settings, to the same weights as a straight run.
+  func testARunStoppedBeforeItsFirstCheckpointStartsAgainOnResume() throws {
+    try Support.complete(trainer("straight", updates: 4))
+    let expected = try Support.tensorBits(RunFolder(path: output("straight")).checkpointPath(update: nil))
+    _ = try trainer("killed", updates: 4)
+    XCTAssertTrue(FileManager.default.fileExists(atPath: RunFolder(path: output("killed")).configPath))
+    let resumed = try Trainer(configFile: nil, overrides: [], resume: output("killed"))
+    XCTAssertTrue(resumed.restarted)
+    XCTAssertTrue(resumed.introduction.joined().contains("starting again from update 0"))
+    try Support.complete(resumed)
+    XCTAssertEqual(try Support.tensorBits(RunFolder(path: output("killed")).checkpointPath(update: nil)), expected)
+  }
+
+  /// Pictures show the run but are not its state: when they cannot be written, training goes on and every
+  /// checkpoint and the summary are written.
+  func testPicturesThatCannotBeWrittenDoNotStopTheRun() throws {
+    let trainer = try trainer(
+      "no-pictures", updates: 4, extra: [("eval_every", .integer(2)), ("eval_batches", .integer(1))])
+    try FileManager.default.removeItem(atPath: trainer.folder.imagesPath)
+    try "not a folder".write(toFile: trainer.folder.imagesPath, atomically: true, encoding: .utf8)
+    let summary = try Support.complete(trainer)
+    XCTAssertEqual(summary.updates, 4)
+    for path in [
+      trainer.folder.checkpointPath(update: nil), trainer.folder.bestCheckpointPath, trainer.folder.summaryPath,
+    ] {
+      XCTAssertTrue(FileManager.default.fileExists(atPath: path), path)
+    }
   }
 }

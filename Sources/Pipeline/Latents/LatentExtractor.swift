@@ -68,10 +68,19 @@ public final class LatentExtractor {
       of: min(batchSize, max(data.train.count, data.test.count)), "--batch-size", training: false)
     try memory.check("extract-latents")
     checkpointPath = path
+    if outputDir?.isEmpty == true { throw TrainingError("--output-dir must be a path, not an empty string") }
     self.outputDir = outputDir ?? (folder.path as NSString).appendingPathComponent("latents")
-    try RunFolder.makeDirectories(self.outputDir, for: self.outputDir)
-    guard access(self.outputDir, W_OK) == 0 else {
-      throw TrainingError("output folder \(self.outputDir) is not writable")
+    // The block is written beside its folder and renamed into place (see `run`): the parent must be writable.
+    let parent =
+      (self.outputDir as NSString).deletingLastPathComponent.isEmpty
+      ? "." : (self.outputDir as NSString).deletingLastPathComponent
+    try RunFolder.makeDirectories(parent, for: self.outputDir)
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory), isDirectory.boolValue else {
+      throw TrainingError("cannot create the output folder \(self.outputDir): \(parent) is a file")
+    }
+    guard access(parent, W_OK) == 0 else {
+      throw TrainingError("output folder \(self.outputDir) cannot be written (\(parent) is not writable)")
     }
     self.batchSize = batchSize
   }
@@ -89,11 +98,11 @@ public final class LatentExtractor {
       classCount: data.train.labels.isEmpty ? 0 : data.train.classCount, dataset: dataset.rawValue,
       checkpoint: checkpointPath, source: outputDir)
     let digest = SHA256.hash(data: try FileIO.read(checkpointPath)).map { String(format: "%02x", $0) }.joined()
-    try block.write(
-      to: outputDir,
-      source: LatentSource(
-        dataset: dataset.rawValue, dataDir: dataDir, checkpoint: checkpointPath, checkpointSHA256: digest,
-        checkpointUpdate: checkpoint.update, embeddingDim: model.configuration.embeddingDim))
+    let source = LatentSource(
+      dataset: dataset.rawValue, dataDir: dataDir, checkpoint: checkpointPath, checkpointSHA256: digest,
+      checkpointUpdate: checkpoint.update, embeddingDim: model.configuration.embeddingDim)
+    // Whole or not at all: a kill or a full disk leaves the previous block, or none.
+    try FileIO.replaceFolder(at: outputDir) { try block.write(to: $0, source: source) }
     return block
   }
 

@@ -30,15 +30,18 @@ public struct PriorFolder: OutputFolder {
     return folder
   }
 
-  /// Opens an existing prior to resume it: a prior folder, a run folder holding `prior/`, or one of its checkpoint
-  /// files.
-  /// - Returns: the folder and its latest checkpoint (the one with the most updates).
-  /// - Throws: `TrainingError` if there is no prior or no checkpoint there.
-  public static func open(resuming target: String) throws -> (folder: PriorFolder, checkpoint: PriorCheckpoint) {
+  /// Opens an existing prior to resume it (see `OutputFolder.reopen`): a prior folder, a run folder holding
+  /// `prior/`, or one of its checkpoint files.
+  /// - Returns: the folder and its latest checkpoint (the one with the most updates), or nil when the prior stopped
+  ///   before its first checkpoint and starts again from its `config.json`.
+  /// - Throws: `TrainingError` if there is no prior there, or another process holds it.
+  public static func open(resuming target: String) throws -> (folder: PriorFolder, checkpoint: PriorCheckpoint?) {
     if target.hasSuffix(".safetensors") {
       // checkpoints/prior-N.safetensors: the prior's folder is two levels up.
       let path = ((target as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
-      return (PriorFolder(path: path.isEmpty ? "." : path), try PriorCheckpoint(contentsOf: target))
+      let folder = PriorFolder(path: path.isEmpty ? "." : path)
+      try folder.reopen()
+      return (folder, try PriorCheckpoint(contentsOf: target))
     }
     let direct = PriorFolder(path: target)
     let inRun = PriorFolder(path: (target as NSString).appendingPathComponent("prior"))
@@ -46,31 +49,40 @@ public struct PriorFolder: OutputFolder {
     guard let folder = [inRun, direct].first(where: { FileManager.default.fileExists(atPath: $0.configPath) }) else {
       throw TrainingError("--resume \(target): not a prior folder (no config.json there or in its prior/)")
     }
-    return (folder, try PriorCheckpoint(state: folder.latestCheckpoint()))
+    try folder.reopen()
+    return (folder, try folder.latestCheckpoint().map { try PriorCheckpoint(state: $0) })
   }
 
   /// Resolves a `--prior` argument: a `.safetensors` file, a prior folder (its final checkpoint), a run folder (its
-  /// `prior/`), or nil for the newest finished run's prior.
-  /// - Throws: `TrainingError` if there is no final prior checkpoint there.
-  public static func finalCheckpoint(_ target: String?) throws -> String {
+  /// `prior/`), or nil for the newest finished run's prior. A prior that was stopped before its end gives its latest
+  /// checkpoint, with a note that says so.
+  /// - Throws: `TrainingError` if there is no prior checkpoint there.
+  public static func finalCheckpoint(_ target: String?) throws -> (path: String, note: String?) {
     if let target, target.hasSuffix(".safetensors") {
       guard FileManager.default.fileExists(atPath: target) else { throw TrainingError("\(target): file not found") }
-      return target
+      return (target, nil)
     }
     let folder: PriorFolder
     if let target {
       let direct = PriorFolder(path: target)
       let inRun = PriorFolder(path: (target as NSString).appendingPathComponent("prior"))
-      folder = FileManager.default.fileExists(atPath: direct.checkpointPath(update: nil)) ? direct : inRun
+      // A run folder has a config.json of its own: its prior/ comes first.
+      folder = [inRun, direct].first { FileManager.default.fileExists(atPath: $0.configPath) } ?? inRun
     } else {
       folder = PriorFolder(path: (try RunFolder.latest().path as NSString).appendingPathComponent("prior"))
     }
     let path = folder.checkpointPath(update: nil)
-    guard FileManager.default.fileExists(atPath: path) else {
-      throw TrainingError(
-        "no trained prior at \(path); train one with gated-pixelcnn --dataset LATENT_BLOCK"
-          + (target == nil ? " (the newest run under outputs/ has none)" : ""))
+    if FileManager.default.fileExists(atPath: path) { return (path, nil) }
+    if let latest = try folder.latestCheckpoint() {
+      return (
+        latest.path,
+        "the prior in \(folder.path) did not finish; sampling from its latest checkpoint (update \(latest.update)). "
+          + "Finish it with gated-pixelcnn --resume \(folder.path)"
+      )
     }
-    return path
+    throw TrainingError(
+      "no trained prior at \(path); train one with gated-pixelcnn --dataset LATENT_BLOCK"
+        + (target == nil ? " (the newest run under outputs/ has none)" : ""))
   }
+
 }

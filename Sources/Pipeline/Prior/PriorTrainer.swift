@@ -58,6 +58,8 @@ public final class PriorTrainer: TrainingStage {
   private var indices: [Int]
   private var labels: [Int]
   private var interval = (updates: 0, loss: 0.0, hits: 0, seconds: 0.0)
+  /// Whether `--resume` found no checkpoint (the prior was stopped before its first) and started it again.
+  public private(set) var restarted = false
   /// The last step's logits, for the interval's accuracy.
   private var lastLogits: Tensor?
   /// The latest evaluation, for the summary.
@@ -74,10 +76,17 @@ public final class PriorTrainer: TrainingStage {
   ) throws {
     if let resume {
       let (folder, checkpoint) = try PriorFolder.open(resuming: resume)
-      guard let base = checkpoint.settings else {
-        throw TrainingError(
-          "--resume \(resume): \(checkpoint.path) was written before priors recorded their settings; it samples, "
-            + "but cannot be resumed")
+      let base: PriorTrainingConfiguration
+      if let checkpoint {
+        guard let settings = checkpoint.settings else {
+          throw TrainingError(
+            "--resume \(resume): \(checkpoint.path) was written before priors recorded their settings; it samples, "
+              + "but cannot be resumed")
+        }
+        base = settings
+      } else {
+        // A prior stopped before its first checkpoint starts again from the settings it recorded.
+        base = try PriorTrainingConfiguration.resolve(configFile: folder.configPath, overrides: [])
       }
       var configuration = try PriorTrainingConfiguration.resolve(
         base: base, configFile: configFile, overrides: overrides)
@@ -92,6 +101,7 @@ public final class PriorTrainer: TrainingStage {
       try self.init(
         configuration: configuration, latents: block, latentsPath: latentsPath, folder: folder,
         resumingFrom: checkpoint)
+      restarted = checkpoint == nil
       return
     }
     var configuration = try PriorTrainingConfiguration.resolve(configFile: configFile, overrides: overrides)
@@ -215,7 +225,7 @@ public final class PriorTrainer: TrainingStage {
         + "layers, " + (model.classes > 0 ? "class-conditional" : "unconditional")
         + (settings.headHidden > 0 ? ", head hidden \(settings.headHidden)" : "") + "); batch \(settings.batchSize), "
         + "\(totalUpdates) updates, Adam lr \(settings.learningRate), seed \(settings.seed)",
-      "prior folder: \(folder.path)" + (update > 0 ? " (resuming at update \(update))" : ""),
+      "prior folder: \(folder.path)" + (update > 0 ? " (resuming at update \(update))" : restarted ? restartNote : ""),
     ]
   }
 
@@ -306,7 +316,10 @@ public final class PriorTrainer: TrainingStage {
     }
     // The figures are written before the grid is drawn, so that a VQ-VAE that cannot decode does not lose them.
     try JSONFile.write(summary(samples: nil).json, to: folder.summaryPath)
-    let final = summary(samples: try drawSamples())
+    // The grid is a picture: one that cannot be drawn or written is a warning.
+    var samples: String?
+    do { samples = try drawSamples() } catch { reporter?.message("warning: no sample grid: \(error)") }
+    let final = summary(samples: samples)
     try JSONFile.write(final.json, to: folder.summaryPath)
     return final
   }

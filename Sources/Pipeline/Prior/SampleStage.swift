@@ -5,6 +5,8 @@ public struct SampleStage {
   /// The prior's checkpoint file and its contents.
   public let priorPath: String
   public let prior: PriorCheckpoint
+  /// Why the prior is not a final checkpoint (an interrupted run's latest), when it is not.
+  public let priorNote: String?
   /// The VQ-VAE's checkpoint file, its run folder and its model.
   public let vqvaePath: String
   public let run: RunFolder
@@ -14,7 +16,7 @@ public struct SampleStage {
   /// VQ-VAE (the one named, else the one whose latents the prior learnt from, else the newest run's).
   /// - Throws: `TrainingError` naming the folder or file that holds no usable checkpoint.
   public init(vqvae vqvaeTarget: String?, prior priorTarget: String?) throws {
-    priorPath = try PriorFolder.finalCheckpoint(priorTarget)
+    (priorPath, priorNote) = try PriorFolder.finalCheckpoint(priorTarget)
     prior = try PriorCheckpoint(contentsOf: priorPath)
     let recorded = prior.vqvaeCheckpoint.flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
     (run, vqvaePath) = try RunFolder.finalCheckpoint(vqvaeTarget ?? recorded)

@@ -98,7 +98,8 @@ extension Setting {
     Setting(
       key: key, help: help, valueName: valueName, fixesArchitecture: false, unset: unset,
       read: { $0[keyPath: path].map { .string($0) } ?? .null },
-      write: { $0[keyPath: path] = try $1.optionalString($2) }, check: { _ in nil })
+      write: { $0[keyPath: path] = try $1.optionalString($2) },
+      check: { $0[keyPath: path]?.isEmpty == true ? "a path, not an empty string" : nil })
   }
 
   /// `true` or `false`.

@@ -28,6 +28,20 @@ extension OutputFolder {
   /// `images/loss.png`.
   public var lossPlotPath: String { file("images/loss.png") }
 
+  /// Opens the folder of a run to go on with it: takes its lock (see `FolderLock`), makes any of `checkpoints/` and
+  /// `images/` that a kill left unmade, and removes the temporary files of writes that a kill cut short
+  /// (`<file>.tmp-<pid>`; with the lock held, no other process is writing them).
+  /// - Throws: `TrainingError` if another process holds the folder or a subfolder cannot be made.
+  func reopen() throws {
+    try FolderLock.take(path)
+    for folder in [path, checkpointsPath, imagesPath] {
+      try RunFolder.makeDirectories(folder, for: path)
+      for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where name.contains(".tmp-") {
+        unlink((folder as NSString).appendingPathComponent(name))
+      }
+    }
+  }
+
   /// `name` inside the folder.
   func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
 }
@@ -72,19 +86,34 @@ public struct RunFolder: OutputFolder {
   }
 
   /// Makes `path` and its `subfolders`, refusing a file or a folder that already holds something (`hint` says what
-  /// to do about its entries).
-  /// - Throws: `TrainingError` naming the folder.
+  /// to do about its entries), and takes the folder's lock (see `FolderLock`).
+  /// - Throws: `TrainingError` naming the folder; nothing is created when the folder is refused.
   static func prepareEmptyFolder(_ path: String, subfolders: [String], hint: ([String]) -> String) throws {
+    guard !path.isEmpty else { throw TrainingError("the output folder is an empty path; name a folder") }
     var isDirectory: ObjCBool = false
-    if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
-      guard isDirectory.boolValue else { throw TrainingError("output folder \(path) is a file") }
-      let entries = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-      guard entries.isEmpty else {
-        throw TrainingError("output folder \(path) is not empty; choose a new --output-dir\(hint(entries))")
-      }
+    let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+    if exists && !isDirectory.boolValue { throw TrainingError("output folder \(path) is a file") }
+    // The nearest folder that exists must be writable, or nothing can be made below it.
+    var existing = exists ? path : (path as NSString).deletingLastPathComponent
+    while !existing.isEmpty && !FileManager.default.fileExists(atPath: existing) {
+      existing = (existing as NSString).deletingLastPathComponent
+    }
+    guard access(existing.isEmpty ? "." : existing, W_OK) == 0 else {
+      throw TrainingError(
+        "output folder \(path) cannot be written (\(existing.isEmpty ? "." : existing) is not writable)")
+    }
+    let entries = exists ? (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] : []
+    guard entries.allSatisfy({ $0 == ".lock" }) else {
+      throw TrainingError("output folder \(path) is not empty; choose a new --output-dir\(hint(entries))")
+    }
+    try makeDirectories(path, for: path)
+    try FolderLock.take(path)
+    // Another run may have started here between the look above and the lock.
+    let now = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+    guard now.allSatisfy({ $0 == ".lock" }) else {
+      throw TrainingError("output folder \(path) is not empty; choose a new --output-dir\(hint(now))")
     }
     for sub in subfolders { try makeDirectories(sub, for: path) }
-    guard access(path, W_OK) == 0 else { throw TrainingError("output folder \(path) is not writable") }
   }
 
   /// `mkdir -p`, with errno's reason in the error (Foundation's only says "error 512"); `runPath` is the output
@@ -143,19 +172,24 @@ public struct RunFolder: OutputFolder {
     return (folder, path)
   }
 
-  /// Opens an existing run (a run folder, or one of its checkpoint files) to resume it.
-  /// - Returns: the folder and its latest checkpoint (the one with the most updates).
-  /// - Throws: `TrainingError` if there is no run or no checkpoint there.
-  public static func open(resuming target: String) throws -> (folder: RunFolder, checkpoint: TrainingCheckpoint) {
+  /// Opens an existing run (a run folder, or one of its checkpoint files) to resume it (see `reopen`).
+  /// - Returns: the folder and its latest checkpoint (the one with the most updates), or nil when the run stopped
+  ///   before its first checkpoint and starts again from its `config.json`.
+  /// - Throws: `TrainingError` if there is no run there, or another process holds it.
+  public static func open(resuming target: String) throws -> (folder: RunFolder, checkpoint: TrainingCheckpoint?) {
     if target.hasSuffix(".safetensors") {
       // checkpoints/vqvae-N.safetensors: the run folder is two levels up.
       let runPath = ((target as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
-      return (RunFolder(path: runPath.isEmpty ? "." : runPath), try TrainingCheckpoint(contentsOf: target))
+      let folder = RunFolder(path: runPath.isEmpty ? "." : runPath)
+      try folder.reopen()
+      return (folder, try TrainingCheckpoint(contentsOf: target))
     }
     let folder = RunFolder(path: target)
     guard FileManager.default.fileExists(atPath: folder.configPath) else {
       throw TrainingError("--resume \(target): not a run folder (no config.json there)")
     }
-    return (folder, try TrainingCheckpoint(state: folder.latestCheckpoint()))
+    try folder.reopen()
+    return (folder, try folder.latestCheckpoint().map { try TrainingCheckpoint(state: $0) })
   }
+
 }

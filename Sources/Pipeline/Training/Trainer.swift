@@ -58,6 +58,9 @@ public final class Trainer: TrainingStage {
   /// that turning those on does not change the batches.
   public private(set) var codebookRNG: RandomGenerator
 
+  /// Whether `--resume` found no checkpoint (the run was stopped before its first) and started it again.
+  public private(set) var restarted = false
+
   private let sample: ReconstructionSample
   /// The latest evaluation, whose code usage is drawn and summarised.
   private var lastEvaluation: Evaluation?
@@ -90,9 +93,11 @@ public final class Trainer: TrainingStage {
       return
     }
     let (folder, checkpoint) = try RunFolder.open(resuming: resume)
-    var configuration = try TrainingConfiguration.resolve(
-      base: checkpoint.configuration, configFile: configFile, overrides: overrides)
-    guard configuration.outputDir == checkpoint.configuration.outputDir else {
+    // A run stopped before its first checkpoint starts again from the settings it recorded.
+    let base =
+      try checkpoint?.configuration ?? TrainingConfiguration.resolve(configFile: folder.configPath, overrides: [])
+    var configuration = try TrainingConfiguration.resolve(base: base, configFile: configFile, overrides: overrides)
+    guard configuration.outputDir == base.outputDir else {
       throw TrainingError(
         "\(configuration.describe("output_dir")) cannot be combined with --resume: a resumed run goes on in its own "
           + "folder (\(folder.path))")
@@ -100,6 +105,7 @@ public final class Trainer: TrainingStage {
     configuration.outputDir = folder.path  // the folder may have moved since the run started
     let data = try TrainingData.load(configuration)
     try self.init(configuration: configuration, data: data, folder: folder, resumingFrom: checkpoint)
+    restarted = checkpoint == nil
   }
 
   /// Sets up a run on given data in an existing folder: a fresh model from the configuration's seed, or the state of
@@ -179,7 +185,7 @@ public final class Trainer: TrainingStage {
         + "\(codebook.initialization == .kmeans ? "k-means" : "uniform") start, "
         + (codebook.deadCodeThreshold > 0
           ? "dead codes (usage < \(codebook.deadCodeThreshold) per batch) restarted" : "no restarts"),
-      "run folder: \(folder.path)" + (update > 0 ? " (resuming at update \(update))" : ""),
+      "run folder: \(folder.path)" + (update > 0 ? " (resuming at update \(update))" : restarted ? restartNote : ""),
     ]
   }
 

@@ -64,6 +64,9 @@ public protocol TrainingStage: AnyObject {
 }
 
 extension TrainingStage {
+  /// What a stage's introduction says of a run that `--resume` starts again.
+  public var restartNote: String { " (it stopped before its first checkpoint: starting again from update 0)" }
+
   /// Updates done so far.
   public var update: Int { loop.update }
 
@@ -153,7 +156,7 @@ public final class TrainingLoop<Record: MetricsLine> {
       }
       if schedule.evalEvery > 0 && update % schedule.evalEvery == 0 && update < total {
         let (_, loss) = try evaluate(stage, maxBatches: schedule.evalBatches)
-        try stage.drawPictures(update: update, records: metrics.records)
+        drawPictures(stage)
         try keepIfBest(stage, loss: loss, wallSeconds: wallSeconds())
       }
       if schedule.saveEvery > 0 && update % schedule.saveEvery == 0 && update < total {
@@ -166,10 +169,18 @@ public final class TrainingLoop<Record: MetricsLine> {
     let finalPath = folder.checkpointPath(update: nil)
     try save(stage, to: finalPath, wallSeconds())
     try keepIfBest(stage, loss: loss, wallSeconds: wallSeconds())
-    try stage.drawPictures(update: update, records: metrics.records)
+    drawPictures(stage)
     return .completed(
       try stage.finish(
         update: update, wallSeconds: wallSeconds(), test: test, records: metrics.records, checkpointPath: finalPath))
+  }
+
+  /// Redraws the stage's pictures. They show the run but are not its state: one that cannot be written (a full
+  /// disk, say) is a warning, and training goes on.
+  private func drawPictures<Stage: TrainingStage>(_ stage: Stage) where Stage.Record == Record {
+    do { try stage.drawPictures(update: update, records: metrics.records) } catch {
+      reporter?.message("warning: the pictures of update \(update) were not drawn: \(error)")
+    }
   }
 
   /// Evaluates the test split (its first `maxBatches` batches, or all of it) and logs it.

@@ -113,13 +113,11 @@ public struct TrainingState: Sendable {
 
 extension OutputFolder {
   /// The checkpoint with the most updates: the numbered `<name>-<update>.safetensors` tell by their name, the
-  /// final `<name>.safetensors` is opened to tell.
-  /// - Throws: `TrainingError` naming the folder when it has no checkpoint, or a checkpoint that cannot be read.
-  public func latestCheckpoint() throws -> TrainingState {
+  /// final `<name>.safetensors` is opened to tell; nil when the run stopped before its first checkpoint.
+  /// - Throws: `TrainingError` naming a checkpoint that cannot be read.
+  public func latestCheckpoint() throws -> TrainingState? {
     let prefix = checkpointName + "-"
-    guard let entries = try? FileManager.default.contentsOfDirectory(atPath: checkpointsPath) else {
-      throw TrainingError("--resume \(path): no checkpoints folder")
-    }
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: checkpointsPath)) ?? []
     let numbered = entries.compactMap { name -> Int? in
       guard name.hasPrefix(prefix) && name.hasSuffix(".safetensors") else { return nil }
       return Int(name.dropFirst(prefix.count).dropLast(".safetensors".count))
@@ -130,9 +128,6 @@ extension OutputFolder {
     if entries.contains("\(checkpointName).safetensors") {
       let final = try TrainingState(contentsOf: checkpointPath(update: nil), kind: checkpointName)
       if final.update >= latest?.update ?? 0 { latest = final }
-    }
-    guard let latest else {
-      throw TrainingError("--resume \(path): no checkpoint in \(checkpointsPath) to resume from")
     }
     return latest
   }

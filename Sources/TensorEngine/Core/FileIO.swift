@@ -71,6 +71,42 @@ public enum FileIO {
     }
   }
 
+  /// Makes the folder at `path` whole or not at all: `fill` writes into a new sibling `<path>.tmp-<pid>`, which then
+  /// takes the place of `path` (an older folder there is removed after the swap). A kill or a full disk leaves the
+  /// old folder or the new one, never a mix; staging folders of killed processes are removed first.
+  /// - Throws: `FileError` naming the folder, or what `fill` throws (the staging folder is removed then).
+  public static func replaceFolder(at path: String, _ fill: (String) throws -> Void) throws {
+    let parent = (path as NSString).deletingLastPathComponent
+    let name = (path as NSString).lastPathComponent
+    let manager = FileManager.default
+    for entry in (try? manager.contentsOfDirectory(atPath: parent.isEmpty ? "." : parent)) ?? [] {
+      guard entry.hasPrefix("\(name).tmp-") || entry.hasPrefix("\(name).old-"),
+        let pid = Int32(entry.split(separator: "-").last ?? ""), kill(pid, 0) != 0 && errno == ESRCH
+      else { continue }
+      try? manager.removeItem(atPath: (parent as NSString).appendingPathComponent(entry))
+    }
+    let staged = "\(path).tmp-\(getpid())"
+    let old = "\(path).old-\(getpid())"
+    try? manager.removeItem(atPath: staged)
+    guard mkdir(staged, 0o755) == 0 else { throw FileError(path, "cannot create \(staged): \(reason(errno))") }
+    do {
+      try fill(staged)
+      var isDirectory: ObjCBool = false
+      let replacing = manager.fileExists(atPath: path, isDirectory: &isDirectory)
+      if replacing && !isDirectory.boolValue { throw FileError(path, "is a file, not a folder") }
+      if replacing && rename(path, old) != 0 { throw FileError(path, "cannot move aside: \(reason(errno))") }
+      guard rename(staged, path) == 0 else {
+        let failure = FileError(path, "cannot rename \(staged) to it: \(reason(errno))")
+        if replacing { _ = rename(old, path) }
+        throw failure
+      }
+      if replacing { try? manager.removeItem(atPath: old) }
+    } catch {
+      try? manager.removeItem(atPath: staged)
+      throw error
+    }
+  }
+
   /// Writes all of `bytes` to `fd`, retrying short writes and interrupts; returns errno on failure.
   private static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Int32? {
     bytes.withUnsafeBytes { raw in

@@ -1,0 +1,48 @@
+import Foundation
+import TestSupport
+import XCTest
+
+@testable import TensorEngine
+
+/// The toolkit's one reader and its atomic writers: a file or a folder is replaced whole or not at all.
+final class FileIOTests: FolderTestCase {
+  private func names(_ folder: String) -> [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted()
+  }
+
+  func testWritesLeaveTheOldFileOrTheNewOneAndNoTemporaryFile() throws {
+    let file = path("a.bin")
+    try FileIO.writeAtomically([1, 2, 3], to: file)
+    try FileIO.writeAtomically([4, 5], to: file)
+    XCTAssertEqual(try FileIO.read(file), [4, 5])
+    XCTAssertThrowsError(try FileIO.writeAtomically([6], to: path("missing/a.bin"))) { error in
+      XCTAssertTrue("\(error)".contains("cannot create \(path("missing/a.bin")).tmp-"), "\(error)")
+    }
+    XCTAssertEqual(names(folder), ["a.bin"])
+  }
+
+  func testAFolderIsReplacedWholeOrNotAtAll() throws {
+    let target = path("latents")
+    try FileIO.replaceFolder(at: target) { staged in
+      try FileIO.writeAtomically([1], to: staged + "/one")
+      try FileIO.writeAtomically([2], to: staged + "/two")
+    }
+    XCTAssertEqual(names(target), ["one", "two"])
+    // A fill cut short (a full disk, say) leaves the old folder and no staging folder.
+    struct Full: Error {}
+    XCTAssertThrowsError(
+      try FileIO.replaceFolder(at: target) { staged in
+        try FileIO.writeAtomically([3], to: staged + "/one")
+        throw Full()
+      })
+    XCTAssertEqual(names(target), ["one", "two"])
+    XCTAssertEqual(try FileIO.read(target + "/one"), [1])
+    XCTAssertEqual(names(folder), ["latents"])
+    // A staging folder left by a killed process (no such pid) is removed; the new folder replaces the old.
+    let dead = path("latents.tmp-2147483646")
+    try FileManager.default.createDirectory(atPath: dead, withIntermediateDirectories: true)
+    try FileIO.replaceFolder(at: target) { staged in try FileIO.writeAtomically([9], to: staged + "/nine") }
+    XCTAssertEqual(names(target), ["nine"])
+    XCTAssertEqual(names(folder), ["latents"])
+  }
+}
