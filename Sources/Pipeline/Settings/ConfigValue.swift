@@ -45,8 +45,11 @@ public enum ConfigValue: Equatable, Sendable, Codable, CustomStringConvertible {
       self = .string(value)
     } else if let value = try? container.decode([ConfigValue].self) {
       self = .array(value)
+    } else if let value = try? container.decode([String: ConfigValue].self) {
+      self = .object(value)
     } else {
-      self = .object(try container.decode([String: ConfigValue].self))
+      throw DecodingError.dataCorruptedError(
+        in: container, debugDescription: "not a value that can be read (a number past the range of a Double?)")
     }
   }
 
