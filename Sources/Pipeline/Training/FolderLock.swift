@@ -22,11 +22,17 @@ enum FolderLock {
     }
     guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
       close(fd)
-      let holder = (try? FileIO.read(lockPath)).map {
-        String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+      // The holder writes its pid just after it takes the lock: give it a moment.
+      var holder = ""
+      for _ in 0..<20 where holder.isEmpty {
+        holder =
+          (try? FileIO.read(lockPath)).map {
+            String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+          } ?? ""
+        if holder.isEmpty { usleep(5000) }
       }
       throw TrainingError(
-        "output folder \(path) is in use by another run (pid \(holder.flatMap { $0.isEmpty ? nil : $0 } ?? "unknown")); "
+        "output folder \(path) is in use by another run (pid \(holder.isEmpty ? "unknown" : holder)); "
           + "wait for it to end, or choose another --output-dir")
     }
     let pid = Array("\(getpid())\n".utf8)
