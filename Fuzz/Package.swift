@@ -3,8 +3,8 @@ import PackageDescription
 
 /// The fuzzing harness of the toolkit's file readers: one libFuzzer executable, `fuzz-readers`, that feeds each input
 /// to the reader named by the environment variable `FUZZ_READER` (see Sources/FuzzReaders/Readers.swift). It is a
-/// package of its own so that the toolkit's build and tests never see it; scripts/fuzz.sh builds it with
-/// `--sanitize=fuzzer --sanitize=address` and runs it on the seeds in Corpus/.
+/// package of its own so that the toolkit's build and tests never see it; scripts/fuzz.sh builds it with libFuzzer
+/// and AddressSanitizer (and says why with those flags) and runs it on the seeds in Corpus/.
 ///
 /// libFuzzer brings its own `main`, so the harness is compiled as a library (`-parse-as-library`: no top-level code,
 /// no `main` of Swift's own). SwiftPM accepts the unsafe flag because this package is the root of its build.
