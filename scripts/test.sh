@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh Debian machine: installs the system packages when one is missing
 # (scripts/setup.sh), checks the code style, builds and runs every test in release mode (numeric tests are
-# 10-100x slower in debug), then runs all four stages of the pipeline on its smoke preset.
+# 10-100x slower in debug), runs all four stages of the pipeline on its smoke preset, then fuzzes each file reader
+# for 10 s (scripts/fuzz.sh: a sanitizer build of its own, about 2-3 minutes on 2 cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
 
 echo "test: swift format lint"
-swift format lint --strict --recursive Sources Tests
+swift format lint --strict --recursive Sources Tests Fuzz/Sources
 
 echo "test: swift test (release)"
 swift test -c release -Xswiftc -enable-testing "$@"
@@ -18,3 +19,6 @@ smoke="$(mktemp -d)"
 trap 'rm -rf "$smoke"' EXIT
 # The same build flags as the tests', so the pipeline reuses their build.
 SWIFT_BUILD_FLAGS="-Xswiftc -enable-testing" scripts/pipeline.sh --smoke --output-dir "$smoke/run"
+
+echo "test: fuzz the file readers, 10 s each (scripts/fuzz.sh 10)"
+scripts/fuzz.sh 10
