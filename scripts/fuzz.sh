@@ -8,7 +8,8 @@
 # naming it, never a crash, a memory error, a hang or a huge allocation. A thrown error is the right answer; a trap,
 # an abort, an AddressSanitizer report, an input over 10 s (-timeout) or over 2 GB (-rss_limit_mb) is a finding.
 # libFuzzer stops at a finding; the script starts it again on the grown corpus until SECONDS are up, so that one
-# shallow bug does not end a reader's run. Findings go to Fuzz/Findings/<reader>/ (git-ignored), one input per
+# shallow bug does not end a reader's run. Every input that once failed is kept in Fuzz/Regressions/<reader>/ and
+# replayed at the start of each run. Findings go to Fuzz/Findings/<reader>/ (git-ignored), one input per
 # distinct failure (kind and the first frame in Sources/), with <input>.log holding its report; the script prints one
 # line per reader and exits 1 if any reader had a finding. Replay one with
 #   FUZZ_READER=png SWIFT_BACKTRACE=enable=no .build-fuzz/debug/fuzz-readers Fuzz/Findings/png/crash-<sha1>
@@ -85,6 +86,8 @@ for reader in "${readers[@]}"; do
   options=(-max_len="$(max_len "$reader")" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1
     -artifact_prefix="$work/$reader/artifacts/")
   [ -f "Fuzz/Dictionaries/$reader.dict" ] && options+=(-dict="Fuzz/Dictionaries/$reader.dict")
+  regressions=""
+  [ -d "Fuzz/Regressions/$reader" ] && regressions="Fuzz/Regressions/$reader"
   deadline=$((SECONDS + seconds))
   execs=0 runs=0 new=0 repeats=0 last_status=""
   while :; do
@@ -92,8 +95,9 @@ for reader in "${readers[@]}"; do
     [ "$left" -ge 1 ] && [ "$runs" -lt 100 ] || break
     runs=$((runs + 1))
     log="$work/$reader/run-$runs.log"
+    # Inputs of past findings (Fuzz/Regressions/<reader>/) are read with the seeds, so each run replays them first.
     FUZZ_READER=$reader FUZZ_SCRATCH="$work/$reader/scratch" SWIFT_BACKTRACE=enable=no \
-      "$bin" "$corpus" -max_total_time="$left" "${options[@]}" >"$log" 2>&1 || true
+      "$bin" "$corpus" ${regressions:+"$regressions"} -max_total_time="$left" "${options[@]}" >"$log" 2>&1 || true
     execs=$((execs + $(grep -m1 -oE "number_of_executed_units: *[0-9]+" "$log" | grep -oE "[0-9]+$" || echo 0)))
     status=$(grep -E "^#[0-9]+.*cov: " "$log" | tail -n 1 || true)
     [ -z "$status" ] || last_status=$status

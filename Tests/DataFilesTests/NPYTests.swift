@@ -71,6 +71,13 @@ final class NPYTests: FolderTestCase {
       (file(header: "{'fortran_order': False, 'shape': (2, 3), }\n", data: data), "lacks 'descr'"),
       (file(header: "{'descr': '<i8', 'fortran_order': False, 'shape': (2, x), }\n", data: data), "bad dimension 'x'"),
       (file(header: "not a dict\n", data: data), "not a Python dict"),
+      // Found by fuzzing: dimensions whose product overflows, then a 0 that made the overflow check pass.
+      (
+        file(
+          header: good.replacingOccurrences(of: "(2, 3)", with: "(777777776, 88, 8888888, 888, 8, 8888, 0, 8)"),
+          data: []),
+        "absurdly large"
+      ),
     ]
     for (bytes, fragment) in cases {
       DataTestSupport.assertThrows(["bad.npy", fragment]) { _ = try NPY.decode(bytes, source: "bad.npy") }

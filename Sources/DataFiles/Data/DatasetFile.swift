@@ -66,13 +66,17 @@ enum DatasetFile {
       stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress)
       stream.avail_in = UInt32(input.count)
       while status == Z_OK {
-        if produced == limit {
-          guard limit == headerLength else { break }
-          limit = try length(output) + 1
-          guard limit > produced else { break }
-          output += [UInt8](repeating: 0, count: limit - produced)
+        if produced == output.count {
+          if produced == limit {
+            guard limit == headerLength else { break }
+            limit = try length(output) + 1
+            guard limit > produced else { break }
+          }
+          // Grown as the data comes, up to the limit: a header that promises more than the file holds costs only
+          // what it holds.
+          output += [UInt8](repeating: 0, count: min(max(output.count, 1 << 16), limit - output.count))
         }
-        let room = min(limit - produced, Int(UInt32.max))
+        let room = min(output.count - produced, Int(UInt32.max))
         status = output.withUnsafeMutableBufferPointer { buffer in
           stream.next_out = buffer.baseAddress! + produced
           stream.avail_out = UInt32(room)

@@ -152,7 +152,9 @@ public enum NPY {
       }
       shape.append(dimension)
     }
-    guard shape.reduce(1, { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }) < 1 << 40 else {
+    // The product of the non-zero dimensions, in Double so that it cannot trap, bounds every partial product:
+    // a 0 after huge dimensions must not hide their overflow.
+    guard shape.filter({ $0 > 0 }).reduce(1.0, { $0 * Double($1) }) < 0x1p40 else {
       throw fail("header's shape \(shape) is absurdly large")
     }
     return (descr, fortran, shape)
