@@ -118,7 +118,9 @@ final class HostileSizesTests: XCTestCase {
           ("n_layers", .integer(1)), ("n_updates", .integer(1)), ("eval_batches", .integer(1)),
         ]))
     var file = try SafeTensors.read(contentsOf: "\(priorFolder)/checkpoints/prior.safetensors")
-    for (key, value) in [("dim", "100000"), ("n_layers", "100000000"), ("n_embeddings", "1099511627776")] {
+    for (key, value) in [
+      ("dim", "100000"), ("n_layers", "100000000"), ("n_embeddings", "1099511627776"), ("n_classes", "100000000000"),
+    ] {
       file.metadata[key] = value
       let doctored = path("prior-\(key).safetensors")
       try file.write(to: doctored)
