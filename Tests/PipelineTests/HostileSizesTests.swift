@@ -59,6 +59,26 @@ final class HostileSizesTests: XCTestCase {
     }
   }
 
+  /// Counts that size no allocation (epochs, evaluation batches) may be as large as an Int holds: products with
+  /// them saturate rather than trap.
+  func testHugeCountsSaturateInsteadOfTrapping() throws {
+    let summary = try TrainingTestSupport.complete(
+      try Trainer(
+        configFile: nil,
+        overrides: TrainingTestSupport.tinyRun(
+          images: images, output: path("counts"), updates: 2,
+          extra: [("eval_every", .integer(1)), ("eval_batches", .integer(Int.max))])))
+    XCTAssertEqual(summary.updates, 2)
+    let prior = try PriorTrainer(
+      configFile: nil,
+      overrides: [
+        ("latents", .string("\(run)/latents")), ("output_dir", .string(path("prior"))), ("dim", .integer(4)),
+        ("n_layers", .integer(1)), ("epochs", .integer(Int.max)), ("n_updates", .integer(2)),
+        ("eval_every", .integer(1)), ("eval_batches", .integer(Int.max)),
+      ])
+    XCTAssertEqual(try TrainingTestSupport.complete(prior).updates, 2)
+  }
+
   func testHugeSizesInLatentsJSONAreRefused() throws {
     let info = "\(run)/latents/latents.json"
     // One class, as the label files below give.

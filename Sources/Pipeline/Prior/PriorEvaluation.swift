@@ -68,7 +68,8 @@ public struct PriorEvaluation: Sendable {
     model: any Prior, split: LatentSplit, height: Int, width: Int, maxBatches: Int? = nil
   ) throws {
     let size = height * width
-    let count = min(split.count, Self.batchSize * (maxBatches ?? split.count))
+    // A batch holds at least one grid, so more batches than grids change nothing (and cannot overflow).
+    let count = min(split.count, Self.batchSize * min(maxBatches ?? split.count, split.count))
     var (lossSum, correct) = (0.0, 0)
     try withoutGrad {
       for start in stride(from: 0, to: count, by: Self.batchSize) {

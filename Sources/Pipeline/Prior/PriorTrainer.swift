@@ -166,8 +166,10 @@ public final class PriorTrainer: TrainingStage {
     self.model = model
     optimizer = Adam(parameters: model.namedParameters, learningRate: configuration.learningRate)
     let perEpoch = (latents.train.count + configuration.batchSize - 1) / configuration.batchSize
-    totalUpdates = min(configuration.updates ?? Int.max, configuration.epochs * perEpoch)
-    plannedEpochs = (totalUpdates + perEpoch - 1) / perEpoch
+    // Saturating: --epochs may be any size, and n_updates then decides.
+    let (epochUpdates, overflow) = configuration.epochs.multipliedReportingOverflow(by: perEpoch)
+    totalUpdates = min(configuration.updates ?? Int.max, overflow ? Int.max : epochUpdates)
+    plannedEpochs = totalUpdates / perEpoch + (totalUpdates % perEpoch == 0 ? 0 : 1)
     if let checkpoint {
       func described(_ architecture: [String: String], kind: String, grid: (height: Int, width: Int)) -> [String:
         String]

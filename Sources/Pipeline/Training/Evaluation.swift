@@ -27,7 +27,8 @@ public struct Evaluation: Sendable {
   public init(
     model: VQVAE, dataset: ImageDataset, dataVariance: Double, batchSize: Int = defaultBatchSize, maxBatches: Int? = nil
   ) throws {
-    let count = min(dataset.count, batchSize * (maxBatches ?? dataset.count))
+    // A batch holds at least one image, so more batches than images change nothing (and cannot overflow).
+    let count = min(dataset.count, batchSize * min(maxBatches ?? dataset.count, dataset.count))
     var codeCounts = [Int](repeating: 0, count: model.configuration.embeddings)
     var (lossSum, errorSum) = (0.0, 0.0)
     try withoutGrad {
