@@ -95,6 +95,11 @@ final class PNGImageTests: FolderTestCase {
     XCTAssertEqual(try readPNGHeader(path: cut).width, 32)
     Support.assertThrows([cut, "cannot decode PNG"]) { _ = try readPNG(path: cut) }
     Support.assertThrows([cut, "cannot decode PNG"]) { _ = try ImageFolder.load(folder) }
+    // A pipe named like a PNG is refused, not opened (libpng would wait for a writer forever).
+    let pipe = path("pipe.png")
+    XCTAssertEqual(mkfifo(pipe, 0o644), 0)
+    Support.assertThrows([pipe, "is a pipe, expected a file"]) { _ = try readPNGHeader(path: pipe) }
+    try FileManager.default.removeItem(atPath: pipe)
     // Headers that claim 20000x20000 and 1,000,000x1000 pixels are refused before a pixel is allocated.
     for (width, height) in [(20000, 20000), (1_000_000, 1000)] {
       let huge = path("huge-\(width).png")

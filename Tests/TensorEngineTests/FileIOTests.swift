@@ -21,6 +21,19 @@ final class FileIOTests: FolderTestCase {
     XCTAssertEqual(names(folder), ["a.bin"])
   }
 
+  func testPipesAndDevicesAreRefusedRatherThanReadForever() throws {
+    let pipe = path("pipe")
+    XCTAssertEqual(mkfifo(pipe, 0o644), 0)
+    // No writer: a blocking open would wait forever.
+    XCTAssertThrowsError(try FileIO.read(pipe)) { XCTAssertEqual("\($0)", "\(pipe): is a pipe, expected a file") }
+    // /dev/zero has no end: it would be read until memory ran out.
+    XCTAssertThrowsError(try FileIO.read("/dev/zero")) {
+      XCTAssertEqual("\($0)", "/dev/zero: is a device, expected a file")
+    }
+    XCTAssertThrowsError(try FileIO.read(folder)) { XCTAssertEqual("\($0)", "\(folder): is a folder, expected a file") }
+    XCTAssertNoThrow(try FileIO.requireRegularFile("/etc/hostname"))
+  }
+
   func testAFolderIsReplacedWholeOrNotAtAll() throws {
     let target = path("latents")
     try FileIO.replaceFolder(at: target) { staged in

@@ -335,7 +335,7 @@ final class SafeTensorsTests: XCTestCase {
     let directory = try temporaryDirectory()
     let cases = [
       (directory.appendingPathComponent("absent.safetensors").path, "cannot open: No such file or directory"),
-      (directory.path, "cannot read: Is a directory"),
+      (directory.path, "is a folder, expected a file"),
     ]
     for (path, message) in cases {
       XCTAssertThrowsError(try SafeTensors.read(contentsOf: path)) { error in

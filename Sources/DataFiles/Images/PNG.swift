@@ -84,9 +84,10 @@ private final class PNGReader {
   init(_ path: String) throws {
     image.initialize(to: png_image())
     image.pointee.version = UInt32(PNG_IMAGE_VERSION)
+    guard FileManager.default.fileExists(atPath: path) else { throw FileError(path: path, message: "file not found") }
+    try FileIO.requireRegularFile(path)
     guard png_image_begin_read_from_file(image, path) != 0 else {
-      let missing = !FileManager.default.fileExists(atPath: path)
-      throw FileError(path: path, message: missing ? "file not found" : "not a readable PNG: \(message)")
+      throw FileError(path: path, message: "not a readable PNG: \(message)")
     }
     let (width, height) = (Int(image.pointee.width), Int(image.pointee.height))
     guard width * height <= maxPNGPixels else {

@@ -29,11 +29,14 @@ public enum FileIO {
   /// file grow meanwhile). The toolkit's one whole-file reader.
   /// - Throws: `FileError` with errno's reason.
   public static func read(_ path: String) throws -> [UInt8] {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    // Non-blocking, so that opening a pipe with no writer does not hang before the check below refuses it.
+    let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
     guard fd >= 0 else { throw FileError(path: path, message: "cannot open: \(reason(errno))") }
     defer { close(fd) }
     var status = stat()
     guard fstat(fd, &status) == 0 else { throw FileError(path: path, message: "cannot stat: \(reason(errno))") }
+    // A device (/dev/zero) or a pipe has no end to read to.
+    try requireRegularFile(status, path)
     var bytes = [UInt8](repeating: 0, count: max(Int(status.st_size), 0) + 1)
     var count = 0
     while true {
@@ -48,6 +51,29 @@ public enum FileIO {
     }
     bytes.removeLast(bytes.count - count)
     return bytes
+  }
+
+  /// Refuses a path that is not a regular file before it is opened for reading, so that a pipe or a device given as
+  /// a data file is an error rather than a hang or an endless read.
+  /// - Throws: `FileError` saying what the path is.
+  public static func requireRegularFile(_ path: String) throws {
+    var status = stat()
+    guard stat(path, &status) == 0 else { throw FileError(path: path, message: "cannot open: \(reason(errno))") }
+    try requireRegularFile(status, path)
+  }
+
+  private static func requireRegularFile(_ status: stat, _ path: String) throws {
+    let kind = status.st_mode & S_IFMT
+    guard kind != S_IFREG else { return }
+    let what =
+      switch kind {
+      case S_IFDIR: "a folder"
+      case S_IFIFO: "a pipe"
+      case S_IFCHR, S_IFBLK: "a device"
+      case S_IFSOCK: "a socket"
+      default: "not a regular file"
+      }
+    throw FileError(path: path, message: "is \(what), expected a file")
   }
 
   /// Writes `bytes` atomically: into `<path>.tmp-<pid>` in the same folder, flushed to disk, then renamed over
