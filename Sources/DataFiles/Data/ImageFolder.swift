@@ -102,6 +102,12 @@ public enum ImageFolder {
     var (width, height) = (size ?? 0, size ?? 0)
     if size == nil { (width, height, _) = try readHeader(firstPath) }
     let plane = width * height
+    let needed = Double(listing.files.count) * Double(channels) * Double(plane)
+    if let shortfall = MemoryBudget.shortfall(
+      needed, for: "its \(listing.files.count) images of \(channels)x\(height)x\(width) (see --image-size)")
+    {
+      throw FileError(listing.dir, shortfall)
+    }
     var pixels = [UInt8](repeating: 0, count: listing.files.count * channels * plane)
     for (n, file) in listing.files.enumerated() {
       var image: (pixels: [UInt8], width: Int, height: Int, channels: Int)
