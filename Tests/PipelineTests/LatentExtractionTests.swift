@@ -66,7 +66,9 @@ final class LatentExtractionTests: XCTestCase {
     let output = (folder as NSString).appendingPathComponent("elsewhere/latents")
     let extractor = try LatentExtractor(
       checkpoint: "\(run)/checkpoints/vqvae.safetensors", dataset: "folder", dataDir: images, outputDir: output,
-      trainLimit: 10, testLimit: 3)
+      batchSize: Int.max, trainLimit: 10, testLimit: 3)
+    // A batch larger than the data is the data (an Int.max batch once trapped allocating its input).
+    XCTAssertEqual(extractor.batchSize, 10)
     let block = try extractor.run()
     XCTAssertEqual([block.train.count, block.test.count], [10, 3])
     XCTAssertTrue(FileManager.default.fileExists(atPath: "\(output)/train_indices.npy"))

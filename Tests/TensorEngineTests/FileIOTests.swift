@@ -32,6 +32,11 @@ final class FileIOTests: FolderTestCase {
     }
     XCTAssertThrowsError(try FileIO.read(folder)) { XCTAssertEqual("\($0)", "\(folder): is a folder, expected a file") }
     XCTAssertNoThrow(try FileIO.requireRegularFile("/etc/hostname"))
+    // Nor is one replaced by an output: a rename over a device node would swap it for a file (as root).
+    XCTAssertThrowsError(try FileIO.writeAtomically([1], to: pipe)) {
+      XCTAssertEqual("\($0)", "\(pipe): is a pipe, expected a file")
+    }
+    XCTAssertEqual(names(folder), ["pipe"])
   }
 
   func testAFolderIsReplacedWholeOrNotAtAll() throws {

@@ -62,10 +62,12 @@ public final class LatentExtractor {
         "\(path) was trained on \(trained.model.inChannels)-channel images, but \(dataset.rawValue) in "
           + "\(self.dataDir) has \(data.train.channels)-channel images; pass the dataset the model was trained on")
     }
+    // A batch larger than the larger split is that split.
+    let batchSize = min(batchSize, max(data.train.count, data.test.count))
     var memory = MemoryEstimate()
     memory.addBatch(
-      trained.model.footprint(height: data.train.height, width: data.train.width),
-      of: min(batchSize, max(data.train.count, data.test.count)), "--batch-size", training: false)
+      trained.model.footprint(height: data.train.height, width: data.train.width), of: batchSize, "--batch-size",
+      training: false)
     try memory.check("extract-latents")
     checkpointPath = path
     if outputDir?.isEmpty == true { throw TrainingError("--output-dir must be a path, not an empty string") }

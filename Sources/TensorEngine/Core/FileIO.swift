@@ -78,9 +78,14 @@ public enum FileIO {
 
   /// Writes `bytes` atomically: into `<path>.tmp-<pid>` in the same folder, flushed to disk, then renamed over
   /// `path`, so readers see the old file or the new one, never a partial one; the temporary file is removed on
-  /// failure.
+  /// failure. A folder, device, pipe or socket at `path` is refused rather than replaced.
   /// - Throws: `FileError` with errno's reason.
   public static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
+    // The rename would replace whatever is there: a device or a pipe named as the output is refused instead.
+    var existing = stat()
+    if lstat(path, &existing) == 0, existing.st_mode & S_IFMT != S_IFREG, existing.st_mode & S_IFMT != S_IFLNK {
+      try requireRegularFile(existing, path)
+    }
     let temporary = "\(path).tmp-\(getpid())"
     func fail(_ what: String, _ code: Int32) -> FileError {
       FileError(path: path, message: "\(what): \(reason(code))")
