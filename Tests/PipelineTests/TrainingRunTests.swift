@@ -112,6 +112,24 @@ final class TrainingRunTests: XCTestCase {
     XCTAssertEqual(try String(contentsOfFile: runFolder.configPath, encoding: .utf8), configBefore)
   }
 
+  /// A folder that a run left at its very start (a full disk before its config.json): the empty subfolders, the
+  /// lock and a cut-short write take a new run; a folder with anything else does not.
+  func testAFolderLeftAtARunsVeryStartTakesANewRun() throws {
+    let left = output("left")
+    for sub in ["checkpoints", "images"] {
+      try FileManager.default.createDirectory(atPath: "\(left)/\(sub)", withIntermediateDirectories: true)
+    }
+    for file in [".lock", "config.json.tmp-99999"] {
+      try "x".write(toFile: "\(left)/\(file)", atomically: false, encoding: .utf8)
+    }
+    XCTAssertNoThrow(try Support.complete(trainer("left", updates: 1)))
+    XCTAssertFalse(FileManager.default.fileExists(atPath: "\(left)/config.json.tmp-99999"))
+    let other = output("other")
+    try FileManager.default.createDirectory(atPath: "\(other)/checkpoints", withIntermediateDirectories: true)
+    try "x".write(toFile: "\(other)/checkpoints/mine.txt", atomically: false, encoding: .utf8)
+    DataTestSupport.assertThrows(["output folder \(other) is not empty"]) { _ = try self.trainer("other", updates: 1) }
+  }
+
   func testUnusableOutputFoldersAreRejected() throws {
     let file = output("a-file")
     try "x".write(toFile: file, atomically: true, encoding: .utf8)

@@ -319,14 +319,13 @@ final class SafeTensorsTests: XCTestCase {
     }
   }
 
-  func testFailedRenameRemovesTemporaryFile() throws {
-    // A non-empty directory in the way makes rename(2) fail after the data is written.
+  func testAFolderInTheWayIsRefusedAndLeavesNoTemporaryFile() throws {
+    // rename(2) would fail over a non-empty folder after the data was written; the write is refused before.
     let directory = try temporaryDirectory()
     let path = directory.appendingPathComponent("ckpt.safetensors").path
     try FileManager.default.createDirectory(atPath: path + "/inner", withIntermediateDirectories: true)
     XCTAssertThrowsError(try sample().write(to: path)) { error in
-      XCTAssertEqual((error as? FileError)?.path, path)
-      XCTAssertTrue((error as? FileError)?.message.contains("cannot rename") ?? false, "\(error)")
+      XCTAssertEqual(error as? FileError, FileError(path: path, message: "is a folder, expected a file"))
     }
     XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path), ["ckpt.safetensors"])
   }

@@ -24,9 +24,8 @@ public struct PriorFolder: OutputFolder {
   /// - Throws: `TrainingError` if it already holds files or cannot be created or written.
   public static func create(_ path: String) throws -> PriorFolder {
     let folder = PriorFolder(path: path)
-    try RunFolder.prepareEmptyFolder(path, subfolders: [folder.checkpointsPath, folder.imagesPath]) { _ in
-      "; it holds an earlier prior (delete it to train again)"
-    }
+    try RunFolder.prepareEmptyFolder(path) { _ in "; it holds an earlier prior (delete it to train again)" }
+    try folder.reopen()
     return folder
   }
 

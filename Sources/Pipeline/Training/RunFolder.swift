@@ -28,9 +28,9 @@ extension OutputFolder {
   /// `images/loss.png`.
   public var lossPlotPath: String { file("images/loss.png") }
 
-  /// Opens the folder of a run to go on with it: takes its lock (see `FolderLock`), makes any of `checkpoints/` and
-  /// `images/` that a kill left unmade, and removes the temporary files of writes that a kill cut short
-  /// (`<file>.tmp-<pid>`; with the lock held, no other process is writing them).
+  /// Opens the folder of a new run, or of one to go on with: takes its lock (see `FolderLock`), makes any of
+  /// `checkpoints/` and `images/` not yet made (or that a kill left unmade), and removes the temporary files of writes
+  /// that a kill cut short (`<file>.tmp-<pid>`; with the lock held, no other process is writing them).
   /// - Throws: `TrainingError` if another process holds the folder or a subfolder cannot be made.
   func reopen() throws {
     try FolderLock.take(path)
@@ -79,16 +79,17 @@ public struct RunFolder: OutputFolder {
   /// - Throws: `TrainingError` if it already holds files or cannot be created or written.
   public static func create(_ path: String) throws -> RunFolder {
     let folder = RunFolder(path: path)
-    try prepareEmptyFolder(path, subfolders: [folder.checkpointsPath, folder.imagesPath]) { entries in
+    try prepareEmptyFolder(path) { entries in
       entries.contains("config.json") ? "; to continue that run, use --resume \(path)" : ""
     }
+    try folder.reopen()
     return folder
   }
 
-  /// Makes `path` and its `subfolders`, refusing a file or a folder that already holds something (`hint` says what
-  /// to do about its entries), and takes the folder's lock (see `FolderLock`).
+  /// Makes `path`, refusing a file or a folder that already holds a run (`hint` says what to do about its entries),
+  /// and takes the folder's lock (see `FolderLock`); `OutputFolder.reopen` then makes its subfolders.
   /// - Throws: `TrainingError` naming the folder; nothing is created when the folder is refused.
-  static func prepareEmptyFolder(_ path: String, subfolders: [String], hint: ([String]) -> String) throws {
+  static func prepareEmptyFolder(_ path: String, hint: ([String]) -> String) throws {
     guard !path.isEmpty else { throw TrainingError("the output folder is an empty path; name a folder") }
     var isDirectory: ObjCBool = false
     let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
@@ -102,18 +103,32 @@ public struct RunFolder: OutputFolder {
       throw TrainingError(
         "output folder \(path) cannot be written (\(existing.isEmpty ? "." : existing) is not writable)")
     }
-    let entries = exists ? (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] : []
-    guard entries.allSatisfy({ $0 == ".lock" }) else {
+    func refuseARun() throws {
+      guard !holdsNoRun(path) else { return }
+      let entries = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
       throw TrainingError("output folder \(path) is not empty; choose a new --output-dir\(hint(entries))")
     }
+    if exists { try refuseARun() }
     try makeDirectories(path, for: path)
     try FolderLock.take(path)
     // Another run may have started here between the look above and the lock.
-    let now = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-    guard now.allSatisfy({ $0 == ".lock" }) else {
-      throw TrainingError("output folder \(path) is not empty; choose a new --output-dir\(hint(now))")
+    try refuseARun()
+  }
+
+  /// Whether the folder at `path` holds nothing of a run: no file but `.lock` and temporary files of cut-short
+  /// writes, and no folder but the `checkpoints/` and `images/` that a run stopped at its very start (a full disk
+  /// before its `config.json`, say) leaves. Such a folder takes a new run.
+  static func holdsNoRun(_ path: String) -> Bool {
+    let manager = FileManager.default
+    for entry in manager.enumerator(atPath: path)?.compactMap({ $0 as? String }) ?? [] {
+      var isDirectory: ObjCBool = false
+      _ = manager.fileExists(atPath: (path as NSString).appendingPathComponent(entry), isDirectory: &isDirectory)
+      let allowed =
+        isDirectory.boolValue
+        ? ["checkpoints", "images"].contains(entry) : entry == ".lock" || entry.contains(".tmp-")
+      if !allowed { return false }
     }
-    for sub in subfolders { try makeDirectories(sub, for: path) }
+    return true
   }
 
   /// `mkdir -p`, with errno's reason in the error (Foundation's only says "error 512"); `runPath` is the output
