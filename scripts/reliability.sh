@@ -67,7 +67,7 @@ kill_after() {
   wait "$pid" 2>/dev/null || true
 }
 
-# Goes on with a run folder until it has its final checkpoint: --resume, or a fresh start when not even its
+# Goes on with a run folder until it has its final checkpoint: --resume, or a new run into it when not even its
 # config.json was written. Prints the first error line of any attempt that failed.
 finish_run() {
   local command="$1" folder="$2" final="$3"
@@ -78,7 +78,7 @@ finish_run() {
     if [ -f "$folder/config.json" ]; then
       log="$("$bin/$command" --resume "$folder" 2>&1)" || echo "    resume failed: $(grep -m1 Error <<<"$log")"
     else
-      rm -rf "$folder"
+      # Not even config.json: the folder (if any) holds nothing of the run and takes it afresh.
       log="$("$bin/$command" "$@" --output-dir "$folder" 2>&1)" || echo "    run failed: $(grep -m1 Error <<<"$log")"
     fi
   done
@@ -210,8 +210,8 @@ else
     esac
     identical=0 clear=0
     for i in $(seq "$sizes"); do
-      # From a few KiB to just under what the whole output takes.
-      size=$(((total * i / (sizes + 1) + 4095) / 4096 * 4))
+      # 8 KiB (full before config.json is written), then steps up to just under what the whole output takes.
+      size=$((i == 1 ? 8 : (total * (i - 1) / sizes + 4095) / 4096 * 4))
       mount -t tmpfs -o "size=${size}k" tmpfs "$disk"
       folder="$disk/out"
       status=0
