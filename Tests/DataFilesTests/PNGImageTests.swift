@@ -210,6 +210,19 @@ final class PNGImageTests: FolderTestCase {
     }
   }
 
+  /// Values from a metrics file read back may be anything: points at the edge of a Double's range, infinities and
+  /// NaNs are left out, and the rest is drawn.
+  func testExtremeValuesAreLeftOutOfAPlot() {
+    for logY in [false, true] {
+      let plot = LinePlot(
+        series: [
+          PlotSeries(name: "a", x: [0, 1, 2, 3, 4], y: [1e308, -1e308, .nan, 2, 3]),
+          PlotSeries(name: "b", x: [-1e300, 5, .infinity, 6, 7], y: [1, 1, 1, 1e-300, 0.5], bars: true),
+        ], logY: logY)
+      XCTAssertEqual(plot.render().count, 640 * 400 * 3)
+    }
+  }
+
   func testTickLabels() {
     XCTAssertEqual(LinePlot.tickLabel(0.25, step: 0.05), "0.25")
     XCTAssertEqual(LinePlot.tickLabel(1500, step: 500), "1500")

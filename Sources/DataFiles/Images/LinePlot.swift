@@ -62,11 +62,13 @@ public struct LinePlot: Sendable {
     var canvas = Canvas(width: width, height: height)
     let (left, right, top, bottom) = (62, width - 16, title.isEmpty ? 14 : 34, height - (xLabel.isEmpty ? 30 : 46))
     let ink = PlotColor(40, 40, 40)
-    // Data in axis space (log10 y for a log plot), with unusable points turned into NaN line breaks.
+    // Data in axis space (log10 y for a log plot), with unusable points turned into NaN line breaks: not finite, or
+    // so large (a metrics file read back may hold anything) that the axis arithmetic would overflow.
+    func usable(_ value: Double) -> Bool { value.isFinite && abs(value) < 1e15 }
     let curves = series.map { s in
       zip(s.x, s.y).map { x, y -> (Double, Double) in
         let v = logY ? (y > 0 ? log10(y) : .nan) : y
-        return x.isFinite && v.isFinite ? (x, v) : (.nan, .nan)
+        return usable(x) && usable(v) ? (x, v) : (.nan, .nan)
       }
     }
     let points = curves.joined().filter { !$0.0.isNaN }
@@ -204,9 +206,11 @@ private struct Canvas {
     let halfWidth = 0.8
     let (dx, dy) = (x1 - x0, y1 - y0)
     let length2 = max(dx * dx + dy * dy, 1e-12)
-    let xs = max(Int(floor(min(x0, x1) - 2)), clip.0)...min(Int(ceil(max(x0, x1) + 2)), clip.2)
-    let ys = max(Int(floor(min(y0, y1) - 2)), clip.1)...min(Int(ceil(max(y0, y1) + 2)), clip.3)
-    guard !xs.isEmpty && !ys.isEmpty else { return }
+    let (xLow, xHigh) = (max(Int(floor(min(x0, x1) - 2)), clip.0), min(Int(ceil(max(x0, x1) + 2)), clip.2))
+    let (yLow, yHigh) = (max(Int(floor(min(y0, y1) - 2)), clip.1), min(Int(ceil(max(y0, y1) + 2)), clip.3))
+    // A segment wholly outside the clip has nothing to draw (and no range to loop over).
+    guard xLow <= xHigh && yLow <= yHigh else { return }
+    let (xs, ys) = (xLow...xHigh, yLow...yHigh)
     for y in ys {
       for x in xs {
         let t = min(max(((Double(x) - x0) * dx + (Double(y) - y0) * dy) / length2, 0), 1)

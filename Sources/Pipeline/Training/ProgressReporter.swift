@@ -59,7 +59,7 @@ public final class ProgressReporter {
 
   /// A duration as `42s`, `5m06s` or `1h02m`.
   public static func duration(_ seconds: Double) -> String {
-    guard seconds.isFinite else { return "?" }
+    guard seconds.isFinite && abs(seconds) < 1e15 else { return "?" }
     let s = Int(seconds.rounded())
     if s < 60 { return "\(s)s" }
     if s < 3600 { return String(format: "%dm%02ds", s / 60, s % 60) }

@@ -52,7 +52,9 @@ public struct TrainingState: Sendable {
       throw TrainingError("\(path): not a \(kind) checkpoint (its __metadata__ lacks a valid update)")
     }
     (self.path, self.update) = (path, update)
-    wallSeconds = file.metadata["wall_seconds"].flatMap { Double($0) } ?? 0
+    // A duration, or none (0) when the file holds no usable one.
+    wallSeconds =
+      file.metadata["wall_seconds"].flatMap { Double($0) }.flatMap { $0.isFinite && $0 >= 0 ? $0 : nil } ?? 0
   }
 
   /// Loads the weights into `module`.
