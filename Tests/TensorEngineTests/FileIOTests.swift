@@ -32,6 +32,14 @@ final class FileIOTests: FolderTestCase {
     }
     XCTAssertThrowsError(try FileIO.read(folder)) { XCTAssertEqual("\($0)", "\(folder): is a folder, expected a file") }
     XCTAssertNoThrow(try FileIO.requireRegularFile("/etc/hostname"))
+    // A (sparse) file larger than this machine's memory is refused before a byte is read.
+    let huge = path("huge")
+    XCTAssertTrue(FileManager.default.createFile(atPath: huge, contents: nil))
+    XCTAssertEqual(truncate(huge, 1 << 42), 0)
+    XCTAssertThrowsError(try FileIO.read(huge)) {
+      XCTAssertTrue("\($0)".hasPrefix("\(huge): needs 4 TiB for reading it; this machine has"), "\($0)")
+    }
+    try FileManager.default.removeItem(atPath: huge)
     // Nor is one replaced by an output: a rename over a device node would swap it for a file (as root).
     XCTAssertThrowsError(try FileIO.writeAtomically([1], to: pipe)) {
       XCTAssertEqual("\($0)", "\(pipe): is a pipe, expected a file")

@@ -33,15 +33,9 @@ enum DatasetFile {
     return try gunzip(bytes, path: path, headerLength: headerLength, length: promised)
   }
 
-  /// The raw bytes of `path` (see `FileIO.read`), refused before reading when larger than the memory budget.
+  /// The raw bytes of `path` (see `FileIO.read`: a folder, a device or a file past the memory budget is refused).
   static func readRaw(_ path: String) throws -> [UInt8] {
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-      throw FileError(path, "file not found")
-    }
-    if isDirectory.boolValue { throw FileError(path, "is a folder, expected a file") }
-    let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-    if let shortfall = MemoryBudget.shortfall(Double(size), for: "reading it") { throw FileError(path, shortfall) }
+    guard FileManager.default.fileExists(atPath: path) else { throw FileError(path, "file not found") }
     return try FileIO.read(path)
   }
 

@@ -27,7 +27,8 @@ public struct FileError: Error, CustomStringConvertible, Equatable, Sendable {
 public enum FileIO {
   /// The bytes of the file at `path`, read into one buffer of the size `fstat` gives (and on past it, should the
   /// file grow meanwhile). The toolkit's one whole-file reader.
-  /// - Throws: `FileError` with errno's reason.
+  /// - Throws: `FileError` with errno's reason, or for a folder, a device, a pipe, or a file larger than the memory
+  ///   budget (before reading it).
   public static func read(_ path: String) throws -> [UInt8] {
     // Non-blocking, so that opening a pipe with no writer does not hang before the check below refuses it.
     let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
@@ -37,6 +38,9 @@ public enum FileIO {
     guard fstat(fd, &status) == 0 else { throw FileError(path: path, message: "cannot stat: \(reason(errno))") }
     // A device (/dev/zero) or a pipe has no end to read to.
     try requireRegularFile(status, path)
+    if let shortfall = MemoryBudget.shortfall(Double(status.st_size), for: "reading it") {
+      throw FileError(path: path, message: shortfall)
+    }
     var bytes = [UInt8](repeating: 0, count: max(Int(status.st_size), 0) + 1)
     var count = 0
     while true {
