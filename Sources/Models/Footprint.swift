@@ -54,7 +54,8 @@ extension PriorConfiguration {
         ("the gated layers (n_layers \(layers) x dim \(dim))", n * (24 * d * d + 8 * d)),
         ("the class embeddings (n_classes \(self.classes) x n_layers \(layers) x 2 dim)", classes * n * 2 * d),
       ],
-      // Measured: about 17 floats per channel and layer at each position, plus the logits and their gradients.
-      activationsPerItem: positions * (18 * d * n + 4 * k + 3 * hidden))
+      // Measured: 7 to 17 floats per channel and layer at each position (the more, the smaller the grid), plus the
+      // logits and their gradients.
+      activationsPerItem: positions * (12 * d * n + 4 * k + 3 * hidden))
   }
 }
