@@ -2,12 +2,11 @@ import ArgumentParser
 import Foundation
 import Pipeline
 
-/// Runs a training loop that stops cleanly on Ctrl-C or SIGTERM: installs the handler, gives `body` the question
-/// to poll before each update, and clears the progress line before an error is printed.
+/// Runs a training loop that stops cleanly on Ctrl-C or SIGTERM (once `StopSignal` is installed): gives `body` the
+/// question to poll before each update, and clears the progress line before an error is printed.
 public func runStoppably<Outcome>(
   reporter: ProgressReporter, _ body: (_ stopRequested: () -> Bool) throws -> Outcome
 ) throws -> Outcome {
-  StopSignal.install()
   do {
     return try body { StopSignal.pending != nil }
   } catch {
@@ -19,9 +18,13 @@ public func runStoppably<Outcome>(
 /// The exit code of a run stopped by a signal: 128 + its number, as shells report it.
 public var stoppedExitCode: ExitCode { ExitCode(128 + (StopSignal.pending ?? SIGINT)) }
 
-/// Trains `stage` as a command does: prints its introduction, shows progress, and prints its report, or on Ctrl-C
-/// where the state was saved and how to resume (then exits with the signal's code).
-public func train<Stage: TrainingStage>(_ stage: Stage) throws {
+/// Trains the stage `makeStage` sets up as a command does: prints its introduction, shows progress, and prints its
+/// report, or on Ctrl-C where the state was saved and how to resume (then exits with the signal's code). Ctrl-C is
+/// caught from before the setup, so one pressed while the data loads stops the run at its first update, with an
+/// update-0 checkpoint that `--resume` takes.
+public func train<Stage: TrainingStage>(_ makeStage: @autoclosure () throws -> Stage) throws {
+  StopSignal.install()
+  let stage = try makeStage()
   for line in stage.introduction + ["engine: \(BLASCore.summary)"] { print(line) }
   let reporter = ProgressReporter()
   stage.loop.reporter = reporter

@@ -195,6 +195,20 @@ final class TrainingRunTests: XCTestCase {
     XCTAssertEqual(try Support.tensorBits(RunFolder(path: output("killed")).checkpointPath(update: nil)), expected)
   }
 
+  /// Ctrl-C while the data loads stops the run before its first update, with an update-0 checkpoint (the k-means
+  /// codebook in it): resumed, the run is not prepared again and ends as a straight run does.
+  func testAStopBeforeTheFirstUpdateResumesToTheSameWeights() throws {
+    try Support.complete(trainer("straight", updates: 4))
+    let expected = try Support.tensorBits(RunFolder(path: output("straight")).checkpointPath(update: nil))
+    let stopped = try trainer("stopped", updates: 4)
+    guard case .interrupted(0, let saved?) = try stopped.run(stopRequested: { true }) else {
+      return XCTFail("expected an interruption at update 0 with a checkpoint")
+    }
+    XCTAssertEqual(saved, RunFolder(path: output("stopped")).checkpointPath(update: 0))
+    try Support.complete(Trainer(configFile: nil, overrides: [], resume: output("stopped")))
+    XCTAssertEqual(try Support.tensorBits(RunFolder(path: output("stopped")).checkpointPath(update: nil)), expected)
+  }
+
   /// Pictures show the run but are not its state: when they cannot be written, training goes on and every
   /// checkpoint and the summary are written.
   func testPicturesThatCannotBeWrittenDoNotStopTheRun() throws {

@@ -122,7 +122,8 @@ public final class MetricsLog<Record: MetricsLine> {
   public let path: String
   /// Every record in the file, oldest first.
   public private(set) var records: [Record] = []
-  private let handle: FileHandle
+  /// `metrics.jsonl`, open for appending.
+  private let fd: Int32
 
   /// Opens the log of a run. A new run (`keepingThrough` nil) starts an empty file; a resumed run keeps the lines up
   /// to its checkpoint's update and drops later ones (and any torn last line), which it is about to redo.
@@ -139,21 +140,17 @@ public final class MetricsLog<Record: MetricsLine> {
       }
     }
     do { try FileIO.writeAtomically(Array(kept.utf8), to: path) } catch { throw TrainingError("\(error)") }
-    guard let handle = FileHandle(forWritingAtPath: path) else { throw TrainingError("\(path): cannot open to append") }
-    handle.seekToEndOfFile()
-    self.handle = handle
+    fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
+    guard fd >= 0 else { throw TrainingError("\(path): cannot open to append: \(String(cString: strerror(errno)))") }
   }
 
-  deinit { try? handle.close() }
+  deinit { close(fd) }
 
   /// Appends `record` as one line.
   /// - Throws: `TrainingError` if the write fails (disk full, folder gone).
   public func append(_ record: Record) throws {
-    do {
-      try handle.write(contentsOf: try JSONFile.encode(record, pretty: false) + Data("\n".utf8))
-    } catch {
-      throw TrainingError("\(path): cannot append: \((error as NSError).localizedDescription)")
-    }
+    let line = Array(try JSONFile.encode(record, pretty: false)) + [UInt8(ascii: "\n")]
+    do { try FileIO.append(line, to: fd, path: path) } catch { throw TrainingError("\(error)") }
     records.append(record)
   }
 }

@@ -127,7 +127,8 @@ public final class TrainingLoop<Record: MetricsLine> {
     let sessionStart = Self.now()
     func wallSeconds() -> Double { earlierWallSeconds + Self.now() - sessionStart }
     let total = schedule.updates
-    if update == 0 { try stage.prepare() }
+    // A run resumed from a checkpoint, even one saved at update 0 (Ctrl-C during setup), was prepared before it.
+    if lastCheckpoint == nil { try stage.prepare() }
 
     while update < total {
       if stopRequested() {

@@ -142,6 +142,12 @@ public enum FileIO {
     }
   }
 
+  /// Appends `bytes` to the open file `fd` (opened with `O_APPEND`), all of them or an error.
+  /// - Throws: `FileError` naming `path` with errno's reason ("No space left on device").
+  public static func append(_ bytes: [UInt8], to fd: Int32, path: String) throws {
+    if let code = writeAll(fd, bytes) { throw FileError(path: path, message: "cannot append: \(reason(code))") }
+  }
+
   /// Writes all of `bytes` to `fd`, retrying short writes and interrupts; returns errno on failure.
   private static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Int32? {
     bytes.withUnsafeBytes { raw in
