@@ -36,9 +36,7 @@ public struct PriorFolder: OutputFolder {
   /// - Throws: `TrainingError` if there is no prior there, or another process holds it.
   public static func open(resuming target: String) throws -> (folder: PriorFolder, checkpoint: PriorCheckpoint?) {
     if target.hasSuffix(".safetensors") {
-      // checkpoints/prior-N.safetensors: the prior's folder is two levels up.
-      let path = ((target as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
-      let folder = PriorFolder(path: path.isEmpty ? "." : path)
+      let folder = PriorFolder(path: folderPath(ofCheckpoint: target))
       try folder.reopen()
       return (folder, try PriorCheckpoint(contentsOf: target))
     }

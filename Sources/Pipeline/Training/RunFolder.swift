@@ -46,6 +46,12 @@ extension OutputFolder {
   func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
 }
 
+/// The folder of the run (or prior) whose checkpoint is the file `path`: `<folder>/checkpoints/<name>.safetensors`.
+func folderPath(ofCheckpoint path: String) -> String {
+  let folder = ((path as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
+  return folder.isEmpty ? "." : folder
+}
+
 /// The folder a training run leaves behind:
 ///
 ///     config.json                      the effective configuration
@@ -171,8 +177,7 @@ public struct RunFolder: OutputFolder {
     }
     if target.hasSuffix(".safetensors") {
       guard FileManager.default.fileExists(atPath: target) else { throw TrainingError("\(target): file not found") }
-      let runPath = ((target as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
-      return (RunFolder(path: runPath.isEmpty ? "." : runPath), target)
+      return (RunFolder(path: folderPath(ofCheckpoint: target)), target)
     }
     let folder = RunFolder(path: target)
     let path = folder.checkpointPath(update: nil)
@@ -193,9 +198,7 @@ public struct RunFolder: OutputFolder {
   /// - Throws: `TrainingError` if there is no run there, or another process holds it.
   public static func open(resuming target: String) throws -> (folder: RunFolder, checkpoint: TrainingCheckpoint?) {
     if target.hasSuffix(".safetensors") {
-      // checkpoints/vqvae-N.safetensors: the run folder is two levels up.
-      let runPath = ((target as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
-      let folder = RunFolder(path: runPath.isEmpty ? "." : runPath)
+      let folder = RunFolder(path: folderPath(ofCheckpoint: target))
       try folder.reopen()
       return (folder, try TrainingCheckpoint(contentsOf: target))
     }
