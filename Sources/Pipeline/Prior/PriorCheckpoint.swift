@@ -85,11 +85,8 @@ public struct PriorCheckpoint: Sendable {
     var rng = RandomGenerator(seed: 0)
     let model: any Prior
     do {
-      var memory = MemoryEstimate()
-      let footprint = try Priors.footprint(
-        kind: kind, architecture: architecture, height: grid.height, width: grid.width)
-      memory.addWeights(footprint, training: false)
-      try memory.check("the prior")
+      try MemoryEstimate.checkWeights(
+        "the prior", Priors.footprint(kind: kind, architecture: architecture, height: grid.height, width: grid.width))
       model = try Priors.make(kind: kind, architecture: architecture, rng: &rng)
     } catch {
       throw TrainingError("\(path): \(error)")

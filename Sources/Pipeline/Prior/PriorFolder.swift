@@ -40,10 +40,7 @@ public struct PriorFolder: OutputFolder {
       try folder.reopen()
       return (folder, try PriorCheckpoint(contentsOf: target))
     }
-    let direct = PriorFolder(path: target)
-    let inRun = PriorFolder(path: (target as NSString).appendingPathComponent("prior"))
-    // A run folder has a config.json of its own: its prior/ comes first.
-    guard let folder = [inRun, direct].first(where: { FileManager.default.fileExists(atPath: $0.configPath) }) else {
+    guard let folder = named(target) else {
       throw TrainingError("--resume \(target): not a prior folder (no config.json there or in its prior/)")
     }
     try folder.reopen()
@@ -61,10 +58,7 @@ public struct PriorFolder: OutputFolder {
     }
     let folder: PriorFolder
     if let target {
-      let direct = PriorFolder(path: target)
-      let inRun = PriorFolder(path: (target as NSString).appendingPathComponent("prior"))
-      // A run folder has a config.json of its own: its prior/ comes first.
-      folder = [inRun, direct].first { FileManager.default.fileExists(atPath: $0.configPath) } ?? inRun
+      folder = named(target) ?? PriorFolder(path: (target as NSString).appendingPathComponent("prior"))
     } else {
       folder = PriorFolder(path: (try RunFolder.latest().path as NSString).appendingPathComponent("prior"))
     }
@@ -82,4 +76,10 @@ public struct PriorFolder: OutputFolder {
         + (target == nil ? " (the newest run under outputs/ has none)" : ""))
   }
 
+  /// The prior that a folder argument names: the run folder's `prior/`, or the folder itself, whichever holds a
+  /// `config.json` (a run folder has one of its own, so its `prior/` comes first); nil when neither does.
+  private static func named(_ target: String) -> PriorFolder? {
+    [PriorFolder(path: (target as NSString).appendingPathComponent("prior")), PriorFolder(path: target)]
+      .first { FileManager.default.fileExists(atPath: $0.configPath) }
+  }
 }

@@ -127,11 +127,9 @@ public final class PriorTrainer: TrainingStage {
   /// Checks that training fits in memory, with K and the classes from `latents.json` and the sizes from the flags.
   /// - Throws: `TrainingError` with the estimate and the limit.
   static func checkFeasible(_ configuration: PriorTrainingConfiguration, _ latents: LatentBlock) throws {
-    let footprint = architecture(configuration, latents).footprint(height: latents.height, width: latents.width)
-    var memory = MemoryEstimate()
-    memory.addWeights(footprint, training: true)
-    memory.addBatch(footprint, of: configuration.batchSize, configuration.describe("batch_size"), training: true)
-    try memory.check("gated-pixelcnn")
+    try MemoryEstimate.checkTraining(
+      "gated-pixelcnn", architecture(configuration, latents).footprint(height: latents.height, width: latents.width),
+      batch: configuration.batchSize, batchName: configuration.describe("batch_size"))
   }
 
   /// The configured LATENT_BLOCK (by default the newest finished run's `latents/`), cut to the limits.

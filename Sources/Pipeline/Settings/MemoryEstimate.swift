@@ -35,6 +35,24 @@ public struct MemoryEstimate: Sendable {
       bytes: (training ? 4 : 2) * footprint.activationsPerItem * Double(batch))
   }
 
+  /// Refuses training a model of `footprint` on batches of `batch` (`batchName` says which setting) when its weights,
+  /// gradients, Adam's moments and a batch's activations will not fit in memory.
+  /// - Throws: `TrainingError` naming `stage`, as `check` does.
+  public static func checkTraining(_ stage: String, _ footprint: Footprint, batch: Int, batchName: String) throws {
+    var memory = MemoryEstimate()
+    memory.addWeights(footprint, training: true)
+    memory.addBatch(footprint, of: batch, batchName, training: true)
+    try memory.check(stage)
+  }
+
+  /// Refuses building a model of `footprint` for inference when its weights alone will not fit in memory.
+  /// - Throws: `TrainingError` naming `what`, as `check` does.
+  public static func checkWeights(_ what: String, _ footprint: Footprint) throws {
+    var memory = MemoryEstimate()
+    memory.addWeights(footprint, training: false)
+    try memory.check(what)
+  }
+
   /// Refuses a stage that will not fit in memory.
   /// - Throws: `TrainingError("<stage> needs about 4.0 TiB of memory, 4.0 TiB of it for <the largest part>; this
   ///   machine has 24 GiB")`.

@@ -303,13 +303,11 @@ public final class Trainer: TrainingStage {
   /// - Throws: `TrainingError` with the estimate and the limit, or naming the flag.
   static func checkFeasible(_ configuration: TrainingConfiguration, _ data: TrainingData) throws {
     let (train, model) = (data.train, configuration.model)
-    var memory = MemoryEstimate()
     var sized = model
     sized.inChannels = train.channels
-    let footprint = sized.footprint(height: train.height, width: train.width)
-    memory.addWeights(footprint, training: true)
-    memory.addBatch(footprint, of: configuration.batchSize, configuration.describe("batch_size"), training: true)
-    try memory.check("vqvae-train")
+    try MemoryEstimate.checkTraining(
+      "vqvae-train", sized.footprint(height: train.height, width: train.width), batch: configuration.batchSize,
+      batchName: configuration.describe("batch_size"))
     let grid = model.latentGrid(height: train.height, width: train.width)
     let outputs = train.count * grid.height * grid.width
     let codes = model.embeddings

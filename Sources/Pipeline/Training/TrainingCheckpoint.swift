@@ -73,9 +73,8 @@ public struct TrainingCheckpoint: Sendable {
   /// - Throws: `TrainingError` naming the file and the first missing or mis-shaped tensor, or a model too large for
   ///   memory.
   public func model() throws -> VQVAE {
-    var memory = MemoryEstimate()
-    memory.addWeights(configuration.model.footprint(height: 0, width: 0), training: false)
-    try memory.check("\(path) (__metadata__ config): the model")
+    try MemoryEstimate.checkWeights(
+      "\(path) (__metadata__ config): the model", configuration.model.footprint(height: 0, width: 0))
     var rng = RandomGenerator(seed: 0)
     let model = VQVAE(configuration.model, rng: &rng)
     try state.loadWeights(into: model)

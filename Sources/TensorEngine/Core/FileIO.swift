@@ -87,9 +87,7 @@ public enum FileIO {
   public static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
     // The rename would replace whatever is there: a device or a pipe named as the output is refused instead.
     var existing = stat()
-    if lstat(path, &existing) == 0, existing.st_mode & S_IFMT != S_IFREG, existing.st_mode & S_IFMT != S_IFLNK {
-      try requireRegularFile(existing, path)
-    }
+    if lstat(path, &existing) == 0, existing.st_mode & S_IFMT != S_IFLNK { try requireRegularFile(existing, path) }
     let temporary = "\(path).tmp-\(getpid())"
     func fail(_ what: String, _ code: Int32) -> FileError {
       FileError(path: path, message: "\(what): \(reason(code))")
