@@ -107,6 +107,15 @@ final class PNGImageTests: FolderTestCase {
       Support.assertThrows([huge, "is \(width)x\(height) pixels, more than"]) { _ = try readPNG(path: huge) }
       Support.assertThrows([huge, "more than"]) { _ = try readPNGHeader(path: huge) }
     }
+    // 8000x8000 is within the limit, but a 1-bit image of that size deflates to at least 7.7 KB: this small file
+    // claiming it is refused before 64 MB of pixels are allocated, as a 1000x1000 claim is not.
+    let claim = path("claim.png")
+    try Support.write(Self.withSize(bytes, width: 8000, height: 8000), to: claim)
+    Support.assertThrows([claim, "bytes, too short to hold the 8000x8000 pixels its header claims"]) {
+      _ = try readPNG(path: claim)
+    }
+    try Support.write(Self.withSize(bytes, width: 1000, height: 1000), to: claim)
+    Support.assertThrows([claim, "cannot decode PNG"]) { _ = try readPNG(path: claim) }
   }
 
   /// `png` with its IHDR's width and height replaced (and the chunk's CRC made right again).

@@ -85,7 +85,7 @@ private final class PNGReader {
     image.initialize(to: png_image())
     image.pointee.version = UInt32(PNG_IMAGE_VERSION)
     guard FileManager.default.fileExists(atPath: path) else { throw FileError(path: path, message: "file not found") }
-    try FileIO.requireRegularFile(path)
+    let fileBytes = try FileIO.requireRegularFile(path)
     guard png_image_begin_read_from_file(image, path) != 0 else {
       throw FileError(path: path, message: "not a readable PNG: \(message)")
     }
@@ -93,6 +93,16 @@ private final class PNGReader {
     guard width * height <= maxPNGPixels else {
       throw FileError(
         path: path, message: "is \(width)x\(height) pixels, more than the \(maxPNGPixels) (8192x8192) read")
+    }
+    // The pixels are stored deflated, and deflate shrinks data at most 1032-fold: a file too short to hold the size
+    // its header claims is cut short (or hostile), and is refused before its pixels are allocated. Each row takes at
+    // least a filter byte and one bit per pixel.
+    let leastRawBytes = height * (1 + (width + 7) / 8)
+    guard leastRawBytes <= 1032 * fileBytes else {
+      throw FileError(
+        path: path,
+        message: "is \(fileBytes) bytes, too short to hold the \(width)x\(height) pixels its header claims "
+          + "(truncated?)")
     }
   }
 

@@ -59,11 +59,14 @@ public enum FileIO {
 
   /// Refuses a path that is not a regular file before it is opened for reading, so that a pipe or a device given as
   /// a data file is an error rather than a hang or an endless read.
+  /// - Returns: the file's size in bytes.
   /// - Throws: `FileError` saying what the path is.
-  public static func requireRegularFile(_ path: String) throws {
+  @discardableResult
+  public static func requireRegularFile(_ path: String) throws -> Int {
     var status = stat()
     guard stat(path, &status) == 0 else { throw FileError(path: path, message: "cannot open: \(reason(errno))") }
     try requireRegularFile(status, path)
+    return Int(status.st_size)
   }
 
   private static func requireRegularFile(_ status: stat, _ path: String) throws {
