@@ -34,6 +34,85 @@ final class PriorSamplerTests: XCTestCase {
     }
   }
 
+  func testCompletionKeepsEveryGivenCodeAndDrawsAsTheFullRecomputeLoopDoes() throws {
+    let (count, height, width) = (4, 6, 5)
+    let size = height * width
+    for (classes, headHidden) in [(3, 0), (0, 5)] {
+      let sampler = PriorSampler(model: randomModel(classes: classes, headHidden: headHidden))
+      let labels = classes > 0 ? [2, 0, 1, 2] : nil
+      for seed in 0..<12 as Range<UInt64> {
+        var pick = RandomGenerator(seed: 100 + seed)
+        let codes = (0..<(count * size)).map { _ in Int(pick.next() % 10) }
+        // Kept rows (top half: rows no grid draws in), a random mask, and one grid kept whole among drawn ones.
+        let fill: [Bool] =
+          switch seed % 3 {
+          case 0: (0..<(count * size)).map { $0 % size >= 3 * width }
+          case 1: (0..<(count * size)).map { _ in pick.next() % 3 == 0 }
+          default: (0..<(count * size)).map { $0 / size != 1 && ($0 % size) % 4 != 0 }
+          }
+        let given = GivenCodes(codes: codes, fill: fill)
+        var fast = RandomGenerator(seed: seed)
+        var slow = RandomGenerator(seed: seed)
+        let options = seed % 2 == 0 ? SamplingOptions() : SamplingOptions(temperature: 0.8, topK: 5)
+        let incremental = try sampler.sample(
+          count: count, height: height, width: width, labels: labels, given: given, options: options, rng: &fast)
+        let reference = try sampler.sampleByFullRecompute(
+          count: count, height: height, width: width, labels: labels, given: given, options: options, rng: &slow)
+        XCTAssertEqual(incremental, reference, "seed \(seed), classes \(classes)")
+        XCTAssertEqual(fast.state, slow.state, "both drew the same numbers")
+        for p in fill.indices where !fill[p] { XCTAssertEqual(incremental[p], codes[p], "kept code at \(p)") }
+        XCTAssertNotEqual(
+          fill.indices.filter { fill[$0] }.map { incremental[$0] }, fill.indices.filter { fill[$0] }.map { codes[$0] },
+          "the filled positions were drawn anew")
+      }
+      // Filling every position is plain sampling, number for number.
+      var (a, b) = (RandomGenerator(seed: 9), RandomGenerator(seed: 9))
+      let all = GivenCodes(
+        codes: [Int](repeating: 7, count: count * size), fill: [Bool](repeating: true, count: count * size))
+      XCTAssertEqual(
+        try sampler.sample(count: count, height: height, width: width, labels: labels, given: all, rng: &a),
+        try sampler.sample(count: count, height: height, width: width, labels: labels, rng: &b))
+    }
+  }
+
+  func testGivenCodesOutsideTheCodebookOrOfTheWrongLengthAreNamed() {
+    let sampler = PriorSampler(model: randomModel(classes: 0))
+    var rng = RandomGenerator(seed: 1)
+    let kept = GivenCodes(codes: [1, 2, 10, 3], fill: [false, true, false, true])
+    XCTAssertThrowsError(try sampler.sample(count: 1, height: 2, width: 2, labels: nil, given: kept, rng: &rng)) {
+      XCTAssertEqual("\($0)", "given codes: code 10 at position 2 is outside the codebook (K 10)")
+    }
+    // A code at a position that is drawn is never read, so it may be anything.
+    let ignored = GivenCodes(codes: [1, -5, 2, 99], fill: [false, true, false, true])
+    XCTAssertNoThrow(
+      try sampler.sampleByFullRecompute(count: 1, height: 2, width: 2, labels: nil, given: ignored, rng: &rng))
+    let short = GivenCodes(codes: [1, 2, 3], fill: [false, false, true])
+    XCTAssertThrowsError(try sampler.sample(count: 1, height: 2, width: 2, labels: nil, given: short, rng: &rng)) {
+      XCTAssertEqual("\($0)", "given codes: 3 for 1 grids of 2x2")
+    }
+  }
+
+  func testEachGridsNegativeLogLikelihoodIsItsShareOfTheMeanLoss() throws {
+    let model = randomModel(classes: 3)
+    var rng = RandomGenerator(seed: 4)
+    let codes = (0..<(5 * 20)).map { _ in Int(rng.next() % 10) }
+    let labels = [0, 1, 2, 1, 0]
+    let nll = try model.negativeLogLikelihoods(codes, batch: 5, height: 4, width: 5, labels: labels)
+    let mean = try model.loss(codes, batch: 5, height: 4, width: 5, labels: labels).loss.scalarValue
+    XCTAssertEqual(nll.reduce(0, +) / 100, Double(mean), accuracy: 1e-5)
+    // One grid alone scores what it scored in the batch.
+    let second = try model.negativeLogLikelihoods(Array(codes[20..<40]), batch: 1, height: 4, width: 5, labels: [1])
+    XCTAssertEqual(second[0], nll[1], accuracy: 1e-4)
+    // By hand: -log softmax at each position of the second grid.
+    let logits = try withoutGrad { try model(Array(codes[20..<40]), batch: 1, height: 4, width: 5, labels: [1]) }
+    var byHand = 0.0
+    for p in 0..<20 {
+      let values = (0..<10).map { Double(logits.data[$0 * 20 + p]) }
+      byHand += log(values.map { exp($0) }.reduce(0, +)) - values[codes[20 + p]]
+    }
+    XCTAssertEqual(second[0], byHand, accuracy: 1e-4)
+  }
+
   func testSameSeedSameSamplesAndTheGreedyLimits() throws {
     let model = randomModel(classes: 2)
     let sampler = PriorSampler(model: model)

@@ -87,10 +87,11 @@ public final class GatedPixelCNN: Prior {
   }
 
   public func sample(
-    count: Int, height: Int, width: Int, labels: [Int]?, options: SamplingOptions, rng: inout RandomGenerator
+    count: Int, height: Int, width: Int, labels: [Int]?, given: GivenCodes?, options: SamplingOptions,
+    rng: inout RandomGenerator
   ) throws -> [Int] {
     try PriorSampler(model: self).sample(
-      count: count, height: height, width: width, labels: labels, options: options, rng: &rng)
+      count: count, height: height, width: width, labels: labels, given: given, options: options, rng: &rng)
   }
 
   public var namedParameters: [(name: String, tensor: Tensor)] {

@@ -1,3 +1,4 @@
+import Foundation
 import TensorEngine
 
 /// An autoregressive prior over grids of code indices in raster order, p(z) = Π p(z_i | z_<i, class): what the
@@ -24,10 +25,74 @@ public protocol Prior: Module {
     loss: Tensor, logits: Tensor
   )
   /// `count` grids of `height x width` codes drawn in raster order (one class per grid for a conditional prior);
-  /// the same generator state gives the same grids.
+  /// the same generator state gives the same grids. With `given`, only its `fill` positions are drawn; the others
+  /// keep its codes, which the draws after them see as context (completion and inpainting).
   func sample(
-    count: Int, height: Int, width: Int, labels: [Int]?, options: SamplingOptions, rng: inout RandomGenerator
+    count: Int, height: Int, width: Int, labels: [Int]?, given: GivenCodes?, options: SamplingOptions,
+    rng: inout RandomGenerator
   ) throws -> [Int]
+}
+
+extension Prior {
+  /// `count` new grids: `sample` with every position drawn.
+  public func sample(
+    count: Int, height: Int, width: Int, labels: [Int]?, options: SamplingOptions, rng: inout RandomGenerator
+  ) throws -> [Int] {
+    try sample(count: count, height: height, width: width, labels: labels, given: nil, options: options, rng: &rng)
+  }
+
+  /// The negative log-likelihood of each of `batch` row-major grids, in nats: the sum over its positions of
+  /// -log p(z_i | z_<i, class), from the logits of `loss` (gradients off).
+  /// - Throws: `TensorError` if the grids or labels do not fit the prior.
+  public func negativeLogLikelihoods(
+    _ indices: [Int], batch: Int, height: Int, width: Int, labels: [Int]?
+  ) throws -> [Double] {
+    let logits = try withoutGrad {
+      try loss(indices, batch: batch, height: height, width: width, labels: labels).logits
+    }
+    let (k, positions) = (codes, batch * height * width)
+    var nll = [Double](repeating: 0, count: batch)
+    logits.data.withUnsafeBufferPointer { x in
+      for p in 0..<positions {
+        var maximum = -Float.infinity
+        for c in 0..<k { maximum = max(maximum, x[c * positions + p]) }
+        var sum = 0.0
+        for c in 0..<k { sum += Foundation.exp(Double(x[c * positions + p] - maximum)) }
+        nll[p / (height * width)] += Double(maximum) + Foundation.log(sum) - Double(x[indices[p] * positions + p])
+      }
+    }
+    return nll
+  }
+}
+
+/// Codes fixed before sampling: the grids' codes and, position by position, whether to draw it anew (`fill`) or
+/// keep the code given. Kept codes are context for the draws that follow them in raster order; a raster-order prior
+/// cannot see kept codes below or to the right of a position it draws.
+public struct GivenCodes: Sendable, Equatable {
+  /// `count · height · width` codes, grid after grid, row-major; those at fill positions are ignored.
+  public var codes: [Int]
+  /// One flag per code: true where the sampler draws.
+  public var fill: [Bool]
+
+  /// - Precondition: `codes` and `fill` have the same length.
+  public init(codes: [Int], fill: [Bool]) {
+    precondition(codes.count == fill.count, "GivenCodes: \(codes.count) codes but \(fill.count) fill flags")
+    (self.codes, self.fill) = (codes, fill)
+  }
+
+  /// The codes the sampler starts from: the kept ones, and code 0 at the positions it draws.
+  var start: [Int] { zip(codes, fill).map { $1 ? 0 : $0 } }
+
+  /// Checks them against `count` grids of `height x width` and a codebook of `codes` entries.
+  /// - Throws: `TensorError` naming the wrong length or the first kept code outside the codebook.
+  func check(count: Int, height: Int, width: Int, codes k: Int) throws {
+    guard codes.count == count * height * width else {
+      throw TensorError("given codes: \(codes.count) for \(count) grids of \(height)x\(width)")
+    }
+    for (i, code) in codes.enumerated() where !fill[i] && !(0..<k).contains(code) {
+      throw TensorError("given codes: code \(code) at position \(i) is outside the codebook (K \(k))")
+    }
+  }
 }
 
 /// The kinds of prior a checkpoint can hold.

@@ -51,16 +51,21 @@ public struct PriorSampler {
   public init(model: GatedPixelCNN) { self.model = model }
 
   /// `count` grids of `height x width` codes, drawn in raster order; one class per grid for a conditional prior.
-  /// The same generator state gives the same grids.
-  /// - Throws: `TensorError` if the labels do not fit the model.
+  /// With `given`, only its fill positions are drawn and the rest keep its codes (see `GivenCodes`); rows that no
+  /// grid draws in are only embedded, and positions that no grid draws at skip the head. The same generator state
+  /// gives the same grids.
+  /// - Throws: `TensorError` if the labels or the given codes do not fit the model.
   public func sample(
-    count: Int, height: Int, width: Int, labels: [Int]?, options: SamplingOptions = SamplingOptions(),
-    rng: inout RandomGenerator
+    count: Int, height: Int, width: Int, labels: [Int]?, given: GivenCodes? = nil,
+    options: SamplingOptions = SamplingOptions(), rng: inout RandomGenerator
   ) throws -> [Int] {
-    try withoutGrad {
+    try given?.check(count: count, height: height, width: width, codes: model.configuration.codes)
+    return try withoutGrad {
       let d = model.configuration.dim
       let conditions = try model.layers.map { try $0.condition(for: labels) }
-      var codes = [Int](repeating: 0, count: count * height * width)
+      var codes = given?.start ?? [Int](repeating: 0, count: count * height * width)
+      // Whether grid n draws at row i, column j.
+      func draws(_ n: Int, _ i: Int, _ j: Int) -> Bool { given?.fill[(n * height + i) * width + j] ?? true }
       // The embedded input, every layer's vertical output, and per layer the current row's vert_to_horiz share and
       // horizontal output.
       var input = Grid(batch: count, channels: d, height: height, width: width)
@@ -73,13 +78,23 @@ public struct PriorSampler {
       )
 
       for i in 0..<height {
+        // A row that every grid keeps needs no horizontal stack: its codes enter only the rows below, through the
+        // input (which the vertical stacks of row i do not read: the first layer's mask A).
+        let drawsInRow = (0..<count).contains { n in (0..<width).contains { draws(n, i, $0) } }
         for (l, layer) in model.layers.enumerated() {
           let p = layer.kernel / 2
           let below = layer.mask == .a ? i : i + 1
           let window = try (l == 0 ? input : vertical[l - 1]).window(rows: (i - p)..<below, columns: 0..<width)
           let pre = try layer.verticalPreactivation(window, padding: ConvPadding(top: 0, bottom: 0, left: p, right: p))
-          verticalShare[l].write(try layer.verticalToHorizontal(pre), row: 0, column: 0)
+          if drawsInRow { verticalShare[l].write(try layer.verticalToHorizontal(pre), row: 0, column: 0) }
           vertical[l].write(try pre.gatedActivation(condition: conditions[l]), row: i, column: 0)
+        }
+        guard drawsInRow else {
+          for j in 0..<width {
+            let kept = (0..<count).map { codes[($0 * height + i) * width + j] }
+            input.write(try model.embed(kept, batch: count, height: 1, width: 1), row: i, column: j)
+          }
+          continue
         }
         for j in 0..<width {
           var h: Tensor?
@@ -98,16 +113,18 @@ public struct PriorSampler {
             horizontal[l].write(out, row: 0, column: j)
             h = out
           }
-          // The logits [K, count, 1, 1]: grid n's are every count-th value from n.
-          let logits = try model.logits(h!)
-          let k = model.configuration.codes
-          logits.data.withUnsafeBufferPointer { all in
-            positionLogits.withUnsafeMutableBufferPointer { values in
-              scratch.withUnsafeMutableBufferPointer { buffer in
-                for n in 0..<count {
-                  for c in 0..<k { values[c] = all[c * count + n] }
-                  codes[(n * height + i) * width + j] = options.draw(
-                    UnsafeBufferPointer(values), scratch: buffer, rng: &rng)
+          if (0..<count).contains(where: { draws($0, i, j) }) {
+            // The logits [K, count, 1, 1]: grid n's are every count-th value from n.
+            let logits = try model.logits(h!)
+            let k = model.configuration.codes
+            logits.data.withUnsafeBufferPointer { all in
+              positionLogits.withUnsafeMutableBufferPointer { values in
+                scratch.withUnsafeMutableBufferPointer { buffer in
+                  for n in 0..<count where draws(n, i, j) {
+                    for c in 0..<k { values[c] = all[c * count + n] }
+                    codes[(n * height + i) * width + j] = options.draw(
+                      UnsafeBufferPointer(values), scratch: buffer, rng: &rng)
+                  }
                 }
               }
             }
@@ -121,20 +138,22 @@ public struct PriorSampler {
   }
 
   /// The reference sampler: one full forward pass of the whole batch per position, as the PyTorch original does.
-  /// It draws from the generator in the same order as `sample`, so both give the same grids.
+  /// It draws from the generator in the same order as `sample`, so both give the same grids, given codes or not.
   public func sampleByFullRecompute(
-    count: Int, height: Int, width: Int, labels: [Int]?, options: SamplingOptions = SamplingOptions(),
-    rng: inout RandomGenerator
+    count: Int, height: Int, width: Int, labels: [Int]?, given: GivenCodes? = nil,
+    options: SamplingOptions = SamplingOptions(), rng: inout RandomGenerator
   ) throws -> [Int] {
-    try withoutGrad {
-      var codes = [Int](repeating: 0, count: count * height * width)
+    try given?.check(count: count, height: height, width: width, codes: model.configuration.codes)
+    return try withoutGrad {
+      // Kept codes below the position drawn are in the input too; causality keeps them out of its logits.
+      var codes = given?.start ?? [Int](repeating: 0, count: count * height * width)
       let k = model.configuration.codes
       var scratch = [Float](repeating: 0, count: k)
       var position = [Float](repeating: 0, count: k)
       for i in 0..<height {
         for j in 0..<width {
           let logits = try model(codes, batch: count, height: height, width: width, labels: labels)
-          for n in 0..<count {
+          for n in 0..<count where given?.fill[(n * height + i) * width + j] ?? true {
             for c in 0..<k { position[c] = logits.data[((n * k + c) * height + i) * width + j] }
             codes[(n * height + i) * width + j] = position.withUnsafeBufferPointer { values in
               scratch.withUnsafeMutableBufferPointer { options.draw(values, scratch: $0, rng: &rng) }
