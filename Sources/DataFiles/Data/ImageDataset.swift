@@ -96,6 +96,19 @@ public struct ImageDataset: Sendable {
       labels: labels.isEmpty ? [] : Array(labels[0..<k]), classCount: classCount)
   }
 
+  /// The images at `indices`, in that order, with their labels.
+  public func subset(_ indices: [Int]) -> ImageDataset {
+    var selected: [UInt8] = []
+    selected.reserveCapacity(indices.count * imageSize)
+    for index in indices {
+      precondition(index >= 0 && index < count, "image index \(index) out of range 0..<\(count)")
+      selected += pixels[(index * imageSize)..<((index + 1) * imageSize)]
+    }
+    return ImageDataset(
+      pixels: selected, count: indices.count, channels: channels, height: height, width: width,
+      labels: batchLabels(indices: indices), classCount: classCount)
+  }
+
   /// The images zero-padded (byte 0, before scaling) to `size x size`, centred: 28x28 gets 2 pixels each side.
   /// Returns the dataset unchanged when it already has that size.
   public func padded(to size: Int) -> ImageDataset {

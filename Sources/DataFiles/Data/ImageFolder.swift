@@ -8,16 +8,22 @@ import TensorEngine
 public enum ImageFolder {
   /// Loads a train and a test split: the `train/` and `test/` subfolders when `dir` has both, otherwise the
   /// sorted files of `dir` with the last 10% (at least 1) held out as the test split.
-  /// - Parameter size: centre-crop each image to a square and area-resize it to `size x size`; nil keeps the
-  ///   files' size, which must then be the same for all.
-  public static func loadSplits(_ dir: String, size: Int? = nil) throws -> (train: ImageDataset, test: ImageDataset) {
+  /// - Parameters:
+  ///   - size: centre-crop each image to a square and area-resize it to `size x size`; nil keeps the files' size,
+  ///     which must then be the same for all.
+  ///   - channels: 1 (gray) or 3 (RGB) for every image; nil: 3 if any file is colour, else 1.
+  public static func loadSplits(
+    _ dir: String, size: Int? = nil, channels fixedChannels: Int? = nil
+  ) throws -> (train: ImageDataset, test: ImageDataset) {
     let trainDir = (dir as NSString).appendingPathComponent("train")
     let testDir = (dir as NSString).appendingPathComponent("test")
     if isDirectory(trainDir) && isDirectory(testDir) {
       let train = try listing(trainDir)
       let test = try listing(testDir, classNames: train.classNames)
       // One channel count for both splits, so that a model sees the same input layout.
-      let channels = try max(channelCount(train, sameSize: size == nil), channelCount(test, sameSize: size == nil))
+      let channels =
+        try fixedChannels
+        ?? max(channelCount(train, sameSize: size == nil), channelCount(test, sameSize: size == nil))
       return try (decode(train, channels: channels, size: size), decode(test, channels: channels, size: size))
     }
     let all = try listing(dir)
@@ -26,7 +32,7 @@ public enum ImageFolder {
     }
     let held = max(1, all.files.count / 10)
     let cut = all.files.count - held
-    let channels = try channelCount(all, sameSize: size == nil)
+    let channels = try fixedChannels ?? channelCount(all, sameSize: size == nil)
     let train = Listing(dir: dir, files: Array(all.files[..<cut]), classNames: all.classNames)
     let test = Listing(dir: dir, files: Array(all.files[cut...]), classNames: all.classNames)
     return try (decode(train, channels: channels, size: size), decode(test, channels: channels, size: size))
@@ -36,6 +42,31 @@ public enum ImageFolder {
   public static func load(_ dir: String, size: Int? = nil) throws -> ImageDataset {
     let all = try listing(dir)
     return try decode(all, channels: channelCount(all, sameSize: size == nil), size: size)
+  }
+
+  /// Loads PNG files and folders (each folder's PNGs, or its class subfolders', as `load` lists them) in the order
+  /// given, as one dataset of `channels` channels (libpng turns gray into RGB and colour into gray), each cropped
+  /// and resized to `size x size` when `size` is set. The labels are a single folder's classes, else none.
+  /// - Returns: the images and each one's file.
+  /// - Throws: `FileError` naming a path that is missing, not a PNG, or of another size than the first.
+  public static func load(paths: [String], channels: Int, size: Int?) throws -> (images: ImageDataset, files: [String])
+  {
+    precondition(channels == 1 || channels == 3, "ImageFolder: channels must be 1 or 3")
+    var files: [(path: String, label: Int?)] = []
+    var classNames: [String] = []
+    for path in paths {
+      if isDirectory(path) {
+        let listing = try listing(path)
+        files += paths.count == 1 ? listing.files : listing.files.map { ($0.path, nil) }
+        if paths.count == 1 { classNames = listing.classNames }
+      } else {
+        guard FileManager.default.fileExists(atPath: path) else { throw FileError(path, "file not found") }
+        files.append((path, nil))
+      }
+    }
+    let all = Listing(dir: paths.first ?? ".", files: files, classNames: classNames)
+    if size == nil { _ = try channelCount(all, sameSize: true) }
+    return (try decode(all, channels: channels, size: size), files.map(\.path))
   }
 
   /// The PNG files found in a folder, with their class indices (empty when unlabeled).
