@@ -39,23 +39,9 @@ public final class LatentExtractor {
     checkpoint = try TrainingCheckpoint(contentsOf: path)
     model = try checkpoint.model()
     let trained = checkpoint.configuration
-    if let datasetName {
-      guard let name = DatasetName(parsing: datasetName) else {
-        let known = DatasetName.allCases.map(\.rawValue).joined(separator: ", ")
-        throw TrainingError("--dataset: unknown dataset '\(datasetName)'; choose one of \(known) (any case)")
-      }
-      dataset = name
-    } else {
-      dataset = trained.dataset
-    }
-    // The run's own folder when it is the run's dataset; otherwise that dataset's default place.
-    self.dataDir =
-      dataDir ?? (dataset == trained.dataset ? trained.dataDir : nil) ?? dataset.defaultDataDirectory
-    // The run's own shaping (padding, crop and resize) and grid, so that the images are the ones it trained on.
-    var settings = trained
-    (settings.dataset, settings.dataDir) = (dataset, self.dataDir)
+    var settings = try trained.reading(dataset: datasetName, dataDir: dataDir)
+    (dataset, self.dataDir) = (settings.dataset, settings.dataDir ?? settings.dataset.defaultDataDirectory)
     (settings.trainLimit, settings.testLimit) = (trainLimit, testLimit)
-    if dataset != .folder { settings.shaping.size = nil }
     data = try TrainingData.load(settings)
     guard data.train.channels == trained.model.inChannels else {
       throw TrainingError(
@@ -110,26 +96,14 @@ public final class LatentExtractor {
 
   /// The code-index grids of every image of `images`, in order, encoded in batches with gradients off.
   public func encode(_ images: ImageDataset, split: String) throws -> LatentSplit {
-    var indices: [Int] = []
-    let grid = model.configuration.latentGrid(height: images.height, width: images.width)
-    indices.reserveCapacity(images.count * grid.height * grid.width)
     let start = DispatchTime.now().uptimeNanoseconds
-    let input = Tensor(zeros: [batchSize, images.channels, images.height, images.width])
-    for first in stride(from: 0, to: images.count, by: batchSize) {
-      let batch = Array(first..<min(first + batchSize, images.count))
-      // Whole batches reuse one input tensor; the last, shorter one gets its own.
-      let tensor =
-        batch.count == batchSize
-        ? input : Tensor(zeros: [batch.count, images.channels, images.height, images.width])
-      tensor.data.withUnsafeMutableBufferPointer { images.fillBatch(indices: batch, into: $0) }
-      indices += try model.encodeIndices(tensor)
-      let done = first + batch.count
+    let grids = try CodeGrids(encoding: images, with: model, batchSize: batchSize) { done in
       let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
       let text =
         "\(split): \(done)/\(images.count) images"
         + ProgressReporter.speed(Double(done) / seconds, remaining: images.count - done, unit: "images/s")
-      if done == images.count { reporter?.message(text) } else { reporter?.status(text) }
+      if done == images.count { self.reporter?.message(text) } else { self.reporter?.status(text) }
     }
-    return LatentSplit(indices: indices, labels: images.labels, count: images.count)
+    return LatentSplit(indices: grids.indices, labels: images.labels, count: images.count)
   }
 }

@@ -19,17 +19,8 @@ public struct SampleGrid {
   ) throws {
     let (height, width) = grid
     let classes = prior.classes
-    guard prior.codes == vqvae.configuration.embeddings else {
-      throw TrainingError(
-        "the prior models \(prior.codes) codes but the VQ-VAE's codebook has "
-          + "\(vqvae.configuration.embeddings); use the VQ-VAE whose latents the prior was trained on")
-    }
-    if let fixedClass {
-      guard classes > 0 else { throw TrainingError("--class \(fixedClass): the prior is not class-conditional") }
-      guard (0..<classes).contains(fixedClass) else {
-        throw TrainingError("--class must be in 0..<\(classes) (the prior's classes), got \(fixedClass)")
-      }
-    }
+    try requireOneCodebook(prior: prior, vqvae: vqvae)
+    try requireClass(fixedClass, of: prior)
     let count = rows * columns
     labels = classes > 0 ? (0..<count).map { fixedClass ?? ($0 / columns) % classes } : nil
     var rng = RandomGenerator(seed: seed)
@@ -39,5 +30,25 @@ public struct SampleGrid {
     let (channels, imageHeight, imageWidth) = (images.shape[1], images.shape[2], images.shape[3])
     image = ImageGrid(
       images: images.data, count: count, channels: channels, height: imageHeight, width: imageWidth, nrow: columns)
+  }
+}
+
+/// Refuses a prior and a VQ-VAE that disagree on K: the prior's codes would index another codebook.
+/// - Throws: `TrainingError` saying which VQ-VAE to use.
+func requireOneCodebook(prior: any Prior, vqvae: VQVAE) throws {
+  guard prior.codes == vqvae.configuration.embeddings else {
+    throw TrainingError(
+      "the prior models \(prior.codes) codes but the VQ-VAE's codebook has "
+        + "\(vqvae.configuration.embeddings); use the VQ-VAE whose latents the prior was trained on")
+  }
+}
+
+/// Refuses a `--class` that the prior has no class for.
+/// - Throws: `TrainingError` naming the flag.
+func requireClass(_ fixedClass: Int?, of prior: any Prior) throws {
+  guard let fixedClass else { return }
+  guard prior.classes > 0 else { throw TrainingError("--class \(fixedClass): the prior is not class-conditional") }
+  guard (0..<prior.classes).contains(fixedClass) else {
+    throw TrainingError("--class must be in 0..<\(prior.classes) (the prior's classes), got \(fixedClass)")
   }
 }

@@ -10,6 +10,7 @@ public struct SampleStage {
   /// The VQ-VAE's checkpoint file, its run folder and its model.
   public let vqvaePath: String
   public let run: RunFolder
+  public let vqvaeCheckpoint: TrainingCheckpoint
   public let vqvae: VQVAE
 
   /// Finds the prior (a prior folder, a run folder with `prior/`, a checkpoint file, or the newest run's) and the
@@ -20,7 +21,24 @@ public struct SampleStage {
     prior = try PriorCheckpoint(contentsOf: priorPath)
     let recorded = prior.vqvaeCheckpoint.flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
     (run, vqvaePath) = try RunFolder.finalCheckpoint(vqvaeTarget ?? recorded)
-    vqvae = try TrainingCheckpoint(contentsOf: vqvaePath).model()
+    vqvaeCheckpoint = try TrainingCheckpoint(contentsOf: vqvaePath)
+    vqvae = try vqvaeCheckpoint.model()
+  }
+
+  /// Refuses `stage` when sampling and decoding `grids` grids at once (`batchName` says which flag sets them) will not
+  /// fit in memory.
+  /// - Throws: `TrainingError` naming `stage` and the flag.
+  public func checkMemory(_ stage: String, grids: Int, batchName: String) throws {
+    let (height, width) = prior.grid
+    let shift = vqvae.configuration.downsamples
+    var memory = MemoryEstimate()
+    let priorFootprint = try Priors.footprint(
+      kind: prior.kind, architecture: prior.architecture, height: height, width: width)
+    memory.addBatch(priorFootprint, of: grids, batchName, training: false)
+    memory.addBatch(
+      vqvae.configuration.footprint(height: height << shift, width: width << shift), of: grids, batchName,
+      training: false)
+    try memory.check(stage)
   }
 
   /// `rows x columns` decoded samples of the prior's latent grid (see `SampleGrid`), and the seconds they took.
@@ -28,17 +46,7 @@ public struct SampleStage {
     rows: Int, columns: Int, fixedClass: Int?, options: SamplingOptions, seed: UInt64
   ) throws -> (grid: SampleGrid, seconds: Double) {
     let count = rows * columns
-    let (height, width) = prior.grid
-    let shift = vqvae.configuration.downsamples
-    var memory = MemoryEstimate()
-    let batchName = "--grid \(rows)x\(columns)"
-    let priorFootprint = try Priors.footprint(
-      kind: prior.kind, architecture: prior.architecture, height: height, width: width)
-    memory.addBatch(priorFootprint, of: count, batchName, training: false)
-    memory.addBatch(
-      vqvae.configuration.footprint(height: height << shift, width: width << shift), of: count, batchName,
-      training: false)
-    try memory.check("sample")
+    try checkMemory("sample", grids: count, batchName: "--grid \(rows)x\(columns)")
     let start = DispatchTime.now().uptimeNanoseconds
     let grid = try SampleGrid(
       prior: try prior.model(), vqvae: vqvae, rows: rows, columns: columns, fixedClass: fixedClass, options: options,

@@ -42,6 +42,10 @@ public struct TrainingConfiguration: StageSettings {
   public var shaping = ImageShaping()
   /// Where each key that is not at its default was last set.
   public var origins: [String: ConfigOrigin] = [:]
+  /// The image shape `[C, H, W]` that a run's `config.json` (and its checkpoints) recorded: what its model takes.
+  public var recordedImageShape: [Int]?
+  /// The training pixels' variance that a run recorded: the normaliser of its MSE.
+  public var recordedVariance: Double?
 
   /// The defaults.
   public init() {}
@@ -127,6 +131,44 @@ public struct TrainingConfiguration: StageSettings {
   public mutating func readRecorded(_ key: String, _ value: ConfigValue, source: String) throws {
     // in_channels comes from the data; read back so that a resumed run can check its data against it.
     if key == "in_channels" { model.inChannels = try value.integer("\(source): in_channels") }
+    // The data's shape and variance, so that tools shape new images as the run did and normalise as it did.
+    if key == "image_shape" {
+      guard case .array(let sides) = value, sides.count == 3 else {
+        throw TrainingError("\(source): image_shape must be [channels, height, width], got \(value)")
+      }
+      let shape = try sides.map { try $0.integer("\(source): image_shape") }
+      guard [1, 3].contains(shape[0]), TrainingData.sides.contains(shape[1]), TrainingData.sides.contains(shape[2])
+      else {
+        throw TrainingError("\(source): image_shape \(shape) is not an image shape this toolkit trains on")
+      }
+      recordedImageShape = shape
+    }
+    if key == "data_variance" {
+      switch value {
+      case .number(let variance) where variance > 0 && variance.isFinite: recordedVariance = variance
+      case .integer(let variance) where variance > 0: recordedVariance = Double(variance)
+      default: throw TrainingError("\(source): data_variance must be a positive number, got \(value)")
+      }
+    }
+  }
+
+  /// The settings that load `datasetName` (default: the run's own) from `dataDir` (default: the run's folder for its
+  /// own dataset, else the dataset's default place) shaped as this run shaped its images: its padding, and for
+  /// FOLDER its crop and resize.
+  /// - Throws: `TrainingError` for an unknown dataset name.
+  public func reading(dataset datasetName: String?, dataDir: String?) throws -> TrainingConfiguration {
+    var settings = self
+    if let datasetName {
+      guard let name = DatasetName(parsing: datasetName) else {
+        let known = DatasetName.allCases.map(\.rawValue).joined(separator: ", ")
+        throw TrainingError("--dataset: unknown dataset '\(datasetName)'; choose one of \(known) (any case)")
+      }
+      settings.dataset = name
+    }
+    settings.dataDir =
+      dataDir ?? (settings.dataset == dataset ? self.dataDir : nil) ?? settings.dataset.defaultDataDirectory
+    if settings.dataset != .folder { settings.shaping.size = nil }
+    return settings
   }
 
   public func checkTogether() throws {
