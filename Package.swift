@@ -25,6 +25,7 @@ let package = Package(
     .executable(name: "extract-latents", targets: ["ExtractLatents"]),
     .executable(name: "gated-pixelcnn", targets: ["GatedPixelCNNTrain"]),
     .executable(name: "sample", targets: ["Sample"]),
+    .executable(name: "vqvae-tools", targets: ["VQVAETools"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -55,6 +56,8 @@ let package = Package(
     .executableTarget(name: "ExtractLatents", dependencies: stage),
     .executableTarget(name: "GatedPixelCNNTrain", dependencies: stage),
     .executableTarget(name: "Sample", dependencies: stage),
+    // What a trained run is used for beyond the four stages: reconstruct, encode, decode, complete, score, ...
+    .executableTarget(name: "VQVAETools", dependencies: stage),
     .executableTarget(name: "VQVAEBench", dependencies: ["Pipeline", "CBLAS", argumentParser]),
 
     // One test target per module; TestSupport holds the helpers they share (temporary folders, python3).

@@ -5,7 +5,9 @@ import Pipeline
 public struct SamplingFlags: ParsableArguments {
   @Option(
     name: [.customLong("class"), .customLong("label")],
-    help: ArgumentHelp("The class of every image (default: one class per row).", valueName: "n"))
+    help: ArgumentHelp(
+      "The class of every image (default: sample gives each row a class; complete and inpaint take each image's "
+        + "label, else its likeliest class).", valueName: "n"))
   public var fixedClass: Int?
 
   @Option(

@@ -1,0 +1,112 @@
+import ArgumentParser
+import CommandSupport
+import Foundation
+import Pipeline
+
+/// `vqvae-tools`: what researchers do with a trained run beyond one sample grid.
+@main
+struct VQVAETools: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "vqvae-tools",
+    abstract: "Use a trained run: reconstruct, encode and decode images, complete and inpaint them with the prior, "
+      + "score them, see the codebook, interpolate.",
+    discussion: """
+      Each tool takes the newest finished run under outputs/ unless --vqvae (and --prior) name another, and writes \
+      into <run>/tools/ unless --out names a file. Images come from PNG files and folders given as arguments \
+      (centre-cropped and resized to the model's image size, as FOLDER training does) or from a dataset split \
+      (--dataset, --split; default: the run's own dataset, test split), shaped as the run's training images were.
+      """,
+    subcommands: [
+      Reconstruct.self, Encode.self, Decode.self, Complete.self, Inpaint.self, Score.self, Atlas.self,
+      Interpolate.self,
+    ])
+}
+
+/// The trained VQ-VAE a tool uses.
+struct VQVAEFlags: ParsableArguments {
+  @Option(
+    help: ArgumentHelp(
+      "A vqvae-train run folder or .safetensors checkpoint (default: the newest finished run under outputs/).",
+      valueName: "run-dir-or-file"))
+  var vqvae: String?
+
+  /// The run folder, its checkpoint and model.
+  func load() throws -> (run: RunFolder, checkpoint: TrainingCheckpoint, model: VQVAE) {
+    BLASCore.selectBestCore()
+    let (run, path) = try RunFolder.finalCheckpoint(vqvae)
+    let checkpoint = try TrainingCheckpoint(contentsOf: path)
+    print("VQ-VAE: \(path) (update \(checkpoint.update))")
+    return (run, checkpoint, try checkpoint.model())
+  }
+}
+
+/// The trained prior and the VQ-VAE that decodes its codes.
+struct PriorFlags: ParsableArguments {
+  @Option(
+    help: ArgumentHelp(
+      "A prior folder, a run folder (its prior/) or a .safetensors prior (default: the newest run's prior/).",
+      valueName: "dir-or-file"))
+  var prior: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "A vqvae-train run folder or .safetensors checkpoint (default: the one the prior's latents came from).",
+      valueName: "run-dir-or-file"))
+  var vqvae: String?
+
+  /// Both models, found as `sample` finds them.
+  func load() throws -> (stage: SampleStage, prior: any Prior) {
+    BLASCore.selectBestCore()
+    let stage = try SampleStage(vqvae: vqvae, prior: prior)
+    print("prior: \(stage.priorPath) (update \(stage.prior.update)); VQ-VAE: \(stage.vqvaePath)")
+    if let note = stage.priorNote { print("note: \(note)") }
+    return (stage, try stage.prior.model())
+  }
+}
+
+/// Where a tool's images come from.
+struct ImageFlags: ParsableArguments {
+  @Argument(
+    help: ArgumentHelp("PNG files or folders of PNGs (default: a dataset split, see --dataset).", valueName: "png"))
+  var inputs: [String] = []
+
+  @Option(
+    help: ArgumentHelp(
+      "FASHION_MNIST, MNIST, CIFAR10 or FOLDER, any case, read when no PNG is given (default: the run's dataset).",
+      valueName: "name"))
+  var dataset: String?
+
+  @Option(
+    name: .dashedAndUnderscored("data_dir"),
+    help: ArgumentHelp("Dataset folder (default: the run's, or the dataset's default folder).", valueName: "dir"))
+  var dataDir: String?
+
+  @Option(help: ArgumentHelp("The dataset split: train or test.", valueName: "split"))
+  var split = "test"
+
+  @Option(help: ArgumentHelp("Only the first N images (default: all; complete and inpaint: 10).", valueName: "n"))
+  var limit: Int?
+
+  func validate() throws {
+    guard ["train", "test"].contains(split) else {
+      throw ValidationError("--split must be train or test, got '\(split)'")
+    }
+    if let limit, limit < 1 { throw ValidationError("--limit must be at least 1, got \(limit)") }
+    if !inputs.isEmpty && dataset != nil { throw ValidationError("give PNG files and folders or --dataset, not both") }
+  }
+
+  /// The images, shaped for the model of `checkpoint`, with at most `atMost` of them when no --limit is given.
+  func load(for checkpoint: TrainingCheckpoint, atMost: Int? = nil) throws -> ToolImages {
+    let source = ImageSource(
+      paths: inputs, dataset: dataset, dataDir: dataDir, split: split, limit: limit ?? atMost)
+    let images = try ToolImages(source, checkpoint: checkpoint)
+    print("images: \(images.images.count) from \(images.description)")
+    return images
+  }
+}
+
+/// The main output file of a tool.
+struct OutFlag: ParsableArguments {
+  @Option(help: ArgumentHelp("The file to write (default: <run>/tools/<tool>.<ext>).", valueName: "file"))
+  var out: String?
+}
