@@ -22,16 +22,7 @@ struct ExtractLatents: ParsableCommand {
         + "run under outputs/).", valueName: "run-dir-or-file"))
   var checkpoint: String?
 
-  @Option(
-    help: ArgumentHelp(
-      "FASHION_MNIST, MNIST, CIFAR10 or FOLDER, any case (default: the dataset the run was trained on).",
-      valueName: "name"))
-  var dataset: String?
-
-  @Option(
-    name: .dashedAndUnderscored("data_dir"),
-    help: ArgumentHelp("Dataset folder (default: the run's, or the dataset's default folder).", valueName: "dir"))
-  var dataDir: String?
+  @OptionGroup var data: DatasetFlags
 
   @Option(
     name: .dashedAndUnderscored("output_dir"),
@@ -63,7 +54,7 @@ struct ExtractLatents: ParsableCommand {
   func run() throws {
     BLASCore.selectBestCore()
     let extractor = try LatentExtractor(
-      checkpoint: checkpoint, dataset: dataset, dataDir: dataDir, outputDir: outputDir, batchSize: batchSize,
+      checkpoint: checkpoint, dataset: data.dataset, dataDir: data.dataDir, outputDir: outputDir, batchSize: batchSize,
       trainLimit: trainLimit, testLimit: testLimit)
     let model = extractor.model.configuration
     print(

@@ -17,17 +17,7 @@ struct Sample: ParsableCommand {
       make 342x342). The same seed gives the same PNG.
       """)
 
-  @Option(
-    help: ArgumentHelp(
-      "A vqvae-train run folder or .safetensors checkpoint (default: the one the prior's latents came from, "
-        + "else the newest finished run).", valueName: "run-dir-or-file"))
-  var vqvae: String?
-
-  @Option(
-    help: ArgumentHelp(
-      "A prior folder, a run folder (its prior/) or a .safetensors prior (default: the newest run's prior/).",
-      valueName: "dir-or-file"))
-  var prior: String?
+  @OptionGroup var models: PriorModelFlags
 
   @Option(help: ArgumentHelp("Rows x columns of images.", valueName: "RxC"))
   var grid = "10x10"
@@ -67,11 +57,8 @@ struct Sample: ParsableCommand {
   }
 
   func run() throws {
-    BLASCore.selectBestCore()
-    let stage = try SampleStage(vqvae: vqvae, prior: prior)
+    let stage = try models.load("sample")
     let (rows, columns) = shape!
-    print("sample: prior \(stage.priorPath) (update \(stage.prior.update)), VQ-VAE \(stage.vqvaePath)")
-    if let note = stage.priorNote { print("note: \(note)") }
     print("engine: \(BLASCore.summary)")
     let (samples, seconds) = try stage.sample(
       rows: rows, columns: columns, fixedClass: sampling.fixedClass, options: sampling.options, seed: sampling.seed)

@@ -5,7 +5,7 @@ import Pipeline
 
 /// What completion and inpainting share: the models, the images, the number of completions and how codes are drawn.
 struct CompletionFlags: ParsableArguments {
-  @OptionGroup var models: PriorFlags
+  @OptionGroup var models: PriorModelFlags
   @OptionGroup(title: "Images") var images: ImageFlags
   @Option(help: ArgumentHelp("Completions per image.", valueName: "n")) var samples = 6
   @OptionGroup(title: "Sampling") var sampling: SamplingFlags
@@ -18,7 +18,8 @@ struct CompletionFlags: ParsableArguments {
   /// Completes the images (at most 10 unless --limit says otherwise), filling `region`; writes the picture and the
   /// completed grids (`<out>.npy`).
   func run(tool: String, region: FillRegion) throws {
-    let (stage, prior) = try models.load()
+    let stage = try models.load(tool)
+    let prior = try stage.prior.model()
     let out = try ToolOutput(output.out, run: stage.run, tool: tool, extension: "png")
     let input = try images.load(for: stage.vqvaeCheckpoint, atMost: 10)
     let (grid, images) = (stage.prior.grid, input.images)
@@ -113,7 +114,7 @@ struct Score: ParsableCommand {
       out-of-distribution detector.
       """)
 
-  @OptionGroup var models: PriorFlags
+  @OptionGroup var models: PriorModelFlags
   @OptionGroup(title: "Images") var images: ImageFlags
   @Option(
     help: ArgumentHelp(
@@ -139,7 +140,8 @@ struct Score: ParsableCommand {
   var out: String?
 
   func run() throws {
-    let (stage, prior) = try models.load()
+    let stage = try models.load("score")
+    let prior = try stage.prior.model()
     let output = try ToolOutput(out, run: stage.run, tool: "score", extension: "csv")
     let first = try images.load(for: stage.vqvaeCheckpoint)
     func score(_ input: ToolImages) throws -> Scores {
@@ -158,12 +160,13 @@ struct Score: ParsableCommand {
       String(
         format: "%d images: %.1f bits per image on average (%.4f bits per latent); classes: %@",
         scores.bitsPerImage.count, mean, mean / Double(positions), scores.classChoice))
-    var sets = [(name: first.description.components(separatedBy: " in ")[0], bits: scores.bitsPerImage)]
+    var sets = [(name: first.name, bits: scores.bitsPerImage)]
     var title = "Bits per image under the prior"
     if let against {
       let isFolder = FileManager.default.fileExists(atPath: against)
       var second = images
-      (second.inputs, second.dataset, second.dataDir) = isFolder ? ([against], nil, nil) : ([], against, againstDir)
+      (second.inputs, second.data.dataset, second.data.dataDir) =
+        isFolder ? ([against], nil, nil) : ([], against, againstDir)
       let other = try second.load(for: stage.vqvaeCheckpoint)
       let otherScores = try score(other)
       try ToolOutput.write(
@@ -175,8 +178,8 @@ struct Score: ParsableCommand {
         String(
           format: "against %d images of %@: %.1f bits per image on average; AUROC %.4f of telling them apart by "
             + "a higher score (0.5 is chance)", otherScores.bitsPerImage.count, other.description, otherMean, auroc))
-      sets.append((other.description.components(separatedBy: " in ")[0], otherScores.bitsPerImage))
-      title += String(format: ", AUROC %.3f", auroc)
+      sets.append((other.name, otherScores.bitsPerImage))
+      title += String(format: " - AUROC %.3f", auroc)
     }
     try Scores.histogram(sets, title: title).write(to: output.beside("png"))
     print(

@@ -25,7 +25,7 @@ struct Reconstruct: ParsableCommand {
   }
 
   func run() throws {
-    let (run, checkpoint, vqvae) = try model.load()
+    let (run, checkpoint, vqvae) = try model.load("reconstruct")
     let out = try ToolOutput(output.out, run: run, tool: "reconstruct", extension: "png")
     let input = try images.load(for: checkpoint)
     guard let variance = checkpoint.configuration.recordedVariance else {
@@ -59,7 +59,7 @@ struct Encode: ParsableCommand {
   var out: String?
 
   func run() throws {
-    let (run, checkpoint, vqvae) = try model.load()
+    let (run, checkpoint, vqvae) = try model.load("encode")
     let output = try ToolOutput(out, run: run, tool: "encode", extension: "npy")
     let input = try images.load(for: checkpoint)
     let grids = try CodeGrids(encoding: input.images, with: vqvae)
@@ -100,7 +100,7 @@ struct Decode: ParsableCommand {
   }
 
   func run() throws {
-    let (run, checkpoint, vqvae) = try model.load()
+    let (run, checkpoint, vqvae) = try model.load("decode")
     let output = try ToolOutput(out, run: run, tool: "decode", extension: "png")
     guard let shape = checkpoint.configuration.recordedImageShape else {
       throw ValidationError("\(checkpoint.path): its config does not record image_shape")
@@ -148,7 +148,7 @@ struct Atlas: ParsableCommand {
   }
 
   func run() throws {
-    let (run, checkpoint, vqvae) = try model.load()
+    let (run, checkpoint, vqvae) = try model.load("atlas")
     let out = try ToolOutput(output.out, run: run, tool: "atlas", extension: "png")
     let input = try images.load(for: checkpoint)
     let grids = try CodeGrids(encoding: input.images, with: vqvae)
@@ -196,7 +196,7 @@ struct Interpolate: ParsableCommand {
   }
 
   func run() throws {
-    let (run, checkpoint, vqvae) = try model.load()
+    let (run, checkpoint, vqvae) = try model.load("interpolate")
     let out = try ToolOutput(output.out, run: run, tool: "interpolate", extension: "png")
     let (i, j) = images.inputs.isEmpty ? indices! : (0, 1)
     let input = try images.load(for: checkpoint, atMost: max(i, j) + 1)

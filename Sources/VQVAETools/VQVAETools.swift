@@ -30,37 +30,13 @@ struct VQVAEFlags: ParsableArguments {
       valueName: "run-dir-or-file"))
   var vqvae: String?
 
-  /// The run folder, its checkpoint and model.
-  func load() throws -> (run: RunFolder, checkpoint: TrainingCheckpoint, model: VQVAE) {
+  /// The run folder, its checkpoint and model; prints which it is after `tool: `.
+  func load(_ tool: String) throws -> (run: RunFolder, checkpoint: TrainingCheckpoint, model: VQVAE) {
     BLASCore.selectBestCore()
     let (run, path) = try RunFolder.finalCheckpoint(vqvae)
     let checkpoint = try TrainingCheckpoint(contentsOf: path)
-    print("VQ-VAE: \(path) (update \(checkpoint.update))")
+    print("\(tool): VQ-VAE \(path) (update \(checkpoint.update))")
     return (run, checkpoint, try checkpoint.model())
-  }
-}
-
-/// The trained prior and the VQ-VAE that decodes its codes.
-struct PriorFlags: ParsableArguments {
-  @Option(
-    help: ArgumentHelp(
-      "A prior folder, a run folder (its prior/) or a .safetensors prior (default: the newest run's prior/).",
-      valueName: "dir-or-file"))
-  var prior: String?
-
-  @Option(
-    help: ArgumentHelp(
-      "A vqvae-train run folder or .safetensors checkpoint (default: the one the prior's latents came from).",
-      valueName: "run-dir-or-file"))
-  var vqvae: String?
-
-  /// Both models, found as `sample` finds them.
-  func load() throws -> (stage: SampleStage, prior: any Prior) {
-    BLASCore.selectBestCore()
-    let stage = try SampleStage(vqvae: vqvae, prior: prior)
-    print("prior: \(stage.priorPath) (update \(stage.prior.update)); VQ-VAE: \(stage.vqvaePath)")
-    if let note = stage.priorNote { print("note: \(note)") }
-    return (stage, try stage.prior.model())
   }
 }
 
@@ -70,16 +46,7 @@ struct ImageFlags: ParsableArguments {
     help: ArgumentHelp("PNG files or folders of PNGs (default: a dataset split, see --dataset).", valueName: "png"))
   var inputs: [String] = []
 
-  @Option(
-    help: ArgumentHelp(
-      "FASHION_MNIST, MNIST, CIFAR10 or FOLDER, any case, read when no PNG is given (default: the run's dataset).",
-      valueName: "name"))
-  var dataset: String?
-
-  @Option(
-    name: .dashedAndUnderscored("data_dir"),
-    help: ArgumentHelp("Dataset folder (default: the run's, or the dataset's default folder).", valueName: "dir"))
-  var dataDir: String?
+  @OptionGroup var data: DatasetFlags
 
   @Option(help: ArgumentHelp("The dataset split: train or test.", valueName: "split"))
   var split = "test"
@@ -92,13 +59,15 @@ struct ImageFlags: ParsableArguments {
       throw ValidationError("--split must be train or test, got '\(split)'")
     }
     if let limit, limit < 1 { throw ValidationError("--limit must be at least 1, got \(limit)") }
-    if !inputs.isEmpty && dataset != nil { throw ValidationError("give PNG files and folders or --dataset, not both") }
+    if !inputs.isEmpty && data.dataset != nil {
+      throw ValidationError("give PNG files and folders or --dataset, not both")
+    }
   }
 
   /// The images, shaped for the model of `checkpoint`, with at most `atMost` of them when no --limit is given.
   func load(for checkpoint: TrainingCheckpoint, atMost: Int? = nil) throws -> ToolImages {
     let source = ImageSource(
-      paths: inputs, dataset: dataset, dataDir: dataDir, split: split, limit: limit ?? atMost)
+      paths: inputs, dataset: data.dataset, dataDir: data.dataDir, split: split, limit: limit ?? atMost)
     let images = try ToolImages(source, checkpoint: checkpoint)
     print("images: \(images.images.count) from \(images.description)")
     return images

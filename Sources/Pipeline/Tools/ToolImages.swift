@@ -29,6 +29,8 @@ public struct ToolImages: Sendable {
   public let names: [String]
   /// Where they came from, for messages: `FASHION_MNIST test split in /usr/share/...` or `12 PNG files`.
   public let description: String
+  /// The same in short, for legends: `FASHION_MNIST test`, `data/digits` or `12 PNG files`.
+  public let name: String
 
   /// Loads `source` for the model of `checkpoint`.
   /// - Throws: `TrainingError` or `FileError` naming the flag, file or folder at fault, or images the model cannot
@@ -51,11 +53,13 @@ public struct ToolImages: Sendable {
     // Square models take any PNG, centre-cropped and resized as FOLDER training does, in their channels; others
     // take PNGs of their size only.
     let side = shape[1] == shape[2] ? shape[1] : nil
-    var (images, names, description): (ImageDataset, [String], String)
+    var (images, names, description, name): (ImageDataset, [String], String, String)
     if !source.paths.isEmpty {
       let (loaded, files) = try ImageFolder.load(paths: source.paths, channels: shape[0], size: side)
       (images, names) = (loaded, files)
-      description = "\(files.count) PNG file\(files.count == 1 ? "" : "s")"
+      let count = "\(files.count) PNG file\(files.count == 1 ? "" : "s")"
+      name = source.paths.count == 1 && files.count > 1 ? source.paths[0] : count
+      description = name == count ? count : "\(name) (\(count))"
     } else {
       let dir = settings.dataDir ?? settings.dataset.defaultDataDirectory
       let splits =
@@ -64,7 +68,8 @@ public struct ToolImages: Sendable {
         : try loadDataset(settings.dataset, dataDir: dir, shaping: settings.shaping)
       images = source.split == "train" ? splits.train : splits.test
       names = (0..<images.count).map { "\(source.split)/\($0)" }
-      description = "\(settings.dataset.rawValue) \(source.split) split in \(dir)"
+      name = "\(settings.dataset.rawValue) \(source.split)"
+      description = "\(name) split in \(dir)"
     }
     if let limit = source.limit, limit < images.count {
       (images, names) = (images.prefix(limit), Array(names.prefix(limit)))
@@ -75,6 +80,6 @@ public struct ToolImages: Sendable {
         "\(description): the images are \(images.channels)x\(images.height)x\(images.width) but "
           + "\(checkpoint.path) takes \(shape.map(String.init).joined(separator: "x")) (channels x height x width)")
     }
-    (self.images, self.names, self.description) = (images, names, description)
+    (self.images, self.names, self.description, self.name) = (images, names, description, name)
   }
 }
