@@ -30,6 +30,7 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+    .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
   ],
   targets: [
     // C libraries from Debian's packages (see scripts/setup.sh).
@@ -42,8 +43,12 @@ let package = Package(
     .target(name: "TensorEngine", dependencies: ["CBLAS"], swiftSettings: optimised),
     // Encoder, decoder, quantizer, codebook, priors and their samplers: tensors in, tensors out, no files.
     .target(name: "Models", dependencies: ["TensorEngine"], swiftSettings: optimised),
-    // Datasets (IDX, CIFAR-10, image folders), PNG, pictures, .npy and the LATENT_BLOCK.
-    .target(name: "DataFiles", dependencies: ["TensorEngine", "CPNG", "CZlib"], swiftSettings: optimised),
+    // Datasets (IDX, CIFAR-10, image folders), PNG, pictures, .npy, the LATENT_BLOCK and TensorBoard event files
+    // (their messages generated from TensorBoard/tensorboard.proto by scripts/generate-protos.sh).
+    .target(
+      name: "DataFiles",
+      dependencies: ["TensorEngine", "CPNG", "CZlib", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+      exclude: ["TensorBoard/tensorboard.proto"], swiftSettings: optimised),
     // Settings, run folders, checkpoints, the training loop and the four stages.
     .target(
       name: "Pipeline", dependencies: ["Models", "DataFiles", .product(name: "Crypto", package: "swift-crypto")],
