@@ -11,6 +11,14 @@ scripts/setup.sh
 echo "test: swift format lint"
 swift format lint --strict --recursive Sources Tests Fuzz/Sources
 
+# The Python readers that check the toolkit's files independently (numpy for .npy, TensorBoard's EventAccumulator for
+# the event files); the toolkit itself never needs Python.
+if ! python3 -c "import numpy, tensorboard" 2>/dev/null; then
+  echo "test: pip install numpy tensorboard (readers for the format tests)"
+  python3 -m pip install -q numpy tensorboard 2>/dev/null ||
+    python3 -m pip install -q --break-system-packages numpy tensorboard
+fi
+
 echo "test: swift test (release)"
 swift test -c release -Xswiftc -enable-testing "$@"
 

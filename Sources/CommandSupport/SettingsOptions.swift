@@ -19,6 +19,12 @@ extension SettingsOptions {
   public var settingFlags: [(String, ConfigValue)] {
     Mirror(reflecting: self).children.flatMap { child -> [(String, ConfigValue)] in
       if let group = child.value as? NestedSettings { return group.settingFlags }
+      // A `--no-<setting>` flag (`noClassConditioning`) turns a boolean setting off.
+      if let label = child.label, label.hasPrefix("_no"), let flag = child.value as? Flag<Bool> {
+        let property = label.dropFirst(3)
+        let key = Self.key(property: property.prefix(1).lowercased() + property.dropFirst())
+        return flag.wrappedValue ? [(key, .boolean(false))] : []
+      }
       guard let label = child.label, let option = child.value as? Option<String?>, let text = option.wrappedValue
       else { return [] }
       return [(Self.key(property: String(label.drop { $0 == "_" })), ConfigValue(flag: text))]
@@ -53,6 +59,9 @@ public struct ScheduleOptions<Settings: StageSettings>: SettingsOptions {
   @Option(name: .setting("eval_every"), help: .setting("eval_every", of: Settings.self)) var evalEvery: String?
   @Option(name: .setting("eval_batches"), help: .setting("eval_batches", of: Settings.self)) var evalBatches: String?
   @Option(name: .setting("save_every"), help: .setting("save_every", of: Settings.self)) var saveEvery: String?
+  @Option(name: .setting("tensorboard"), help: .setting("tensorboard", of: Settings.self)) var tensorboard: String?
+  @Flag(name: .customLong("no-tensorboard"), help: "Write no TensorBoard event files: the same as --tensorboard false.")
+  var noTensorboard = false
   @Option(name: .setting("train_limit"), help: .setting("train_limit", of: Settings.self)) var trainLimit: String?
   @Option(name: .setting("test_limit"), help: .setting("test_limit", of: Settings.self)) var testLimit: String?
 
@@ -136,11 +145,6 @@ public struct PriorSettingsOptions: SettingsOptions {
   var noClassConditioning = false
 
   public init() {}
-
-  /// The flags given, by setting key, `--no-class-conditioning` included.
-  public var overrides: [(String, ConfigValue)] {
-    settingFlags + (noClassConditioning ? [("class_conditioning", .boolean(false))] : [])
-  }
 }
 
 /// A stage's settings as the README's Markdown table: flag (and its underscore spelling), default, meaning. The

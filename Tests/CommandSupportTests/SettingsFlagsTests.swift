@@ -15,7 +15,7 @@ final class SettingsFlagsTests: XCTestCase {
     case "dataset": Settings.self == TrainingConfiguration.self ? "mnist" : "LATENT_BLOCK"
     case "codebook_update": "loss"
     case "codebook_init": "uniform"
-    case "pad", "class_conditioning": "false"
+    case "pad", "class_conditioning", "tensorboard": "false"
     case "data_dir", "output_dir", "latents": "some/folder"
     case "image_size": "64"
     default: "3"
@@ -51,7 +51,11 @@ final class SettingsFlagsTests: XCTestCase {
     }
   }
 
-  func testEveryVQVAESettingHasItsFlagHelpAndJSON() throws { try walk(VQVAESettingsOptions.self) }
+  func testEveryVQVAESettingHasItsFlagHelpAndJSON() throws {
+    try walk(VQVAESettingsOptions.self)
+    XCTAssertEqual(
+      try VQVAESettingsOptions.parse(["--no-tensorboard"]).overrides.map { "\($0.0) \($0.1)" }, ["tensorboard false"])
+  }
 
   func testEveryPriorSettingHasItsFlagHelpAndJSON() throws {
     try walk(PriorSettingsOptions.self)

@@ -52,7 +52,7 @@ public final class PriorTrainer: TrainingStage {
   public let loop: TrainingLoop<PriorMetricsRecord>
   private var sampler: BatchSampler
   /// The configuration with the LATENT_BLOCK's facts, as one JSON line, stored in every checkpoint.
-  private let configurationJSON: String
+  public let configurationJSON: String
   /// One batch's rows, grids and labels, reused by every update.
   private var rows: [Int]
   private var indices: [Int]
@@ -205,7 +205,8 @@ public final class PriorTrainer: TrainingStage {
     loop = try TrainingLoop(
       schedule: TrainingSchedule(
         updates: totalUpdates, logInterval: configuration.logInterval, evalEvery: configuration.evalEvery,
-        evalBatches: configuration.evalBatches, saveEvery: configuration.saveEvery),
+        evalBatches: configuration.evalBatches, saveEvery: configuration.saveEvery,
+        tensorBoard: configuration.tensorBoard),
       folder: folder, resumeCommand: "gated-pixelcnn", resumed: checkpoint?.state)
     rows = [Int](repeating: 0, count: configuration.batchSize)
     indices = [Int](repeating: 0, count: configuration.batchSize * latents.gridSize)
@@ -335,6 +336,7 @@ public final class PriorTrainer: TrainingStage {
       prior: model, vqvae: vqvae, rows: 10, columns: 10, seed: UInt64(configuration.seed),
       grid: (latents.height, latents.width))
     try grid.image.write(to: folder.samplesPath)
+    try loop.logPicture(tag: "samples", path: folder.samplesPath)
     return folder.samplesPath
   }
 }

@@ -40,6 +40,8 @@ public struct PriorTrainingConfiguration: StageSettings {
   public var evalBatches: Int? = 8
   /// Updates between checkpoints `prior-<update>.safetensors`; 0 saves only the final one.
   public var saveEvery = 1000
+  /// Write TensorBoard event files (scalars, pictures, code usage, settings) as the run goes.
+  public var tensorBoard = true
   /// Use only the first N training grids.
   public var trainLimit: Int?
   /// Use only the first N test grids.
@@ -96,6 +98,9 @@ public struct PriorTrainingConfiguration: StageSettings {
     .integer(
       "save_every", \.saveEvery, .atLeast(0),
       help: "Updates between numbered checkpoints; 0: the final and the best only"),
+    .boolean(
+      "tensorboard", \.tensorBoard,
+      help: "Write TensorBoard event files into the prior folder's tb/ (--no-tensorboard: false)"),
     .optionalInteger("train_limit", \.trainLimit, .atLeast(1), help: "Use only the first N training grids"),
     .optionalInteger("test_limit", \.testLimit, .atLeast(1), help: "Use only the first N test grids"),
   ]

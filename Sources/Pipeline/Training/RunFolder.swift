@@ -27,6 +27,8 @@ extension OutputFolder {
   public var imagesPath: String { file("images") }
   /// `images/loss.png`.
   public var lossPlotPath: String { file("images/loss.png") }
+  /// `tb/`: the TensorBoard event file.
+  public var tensorBoardPath: String { file("tb") }
 
   /// Opens the folder of a new run, or of one to go on with: takes its lock (see `FolderLock`), makes any of
   /// `checkpoints/` and `images/` not yet made (or that a kill left unmade), and removes the temporary files of writes

@@ -65,7 +65,7 @@ public final class Trainer: TrainingStage {
   /// The latest evaluation, whose code usage is drawn and summarised.
   private var lastEvaluation: Evaluation?
   /// The configuration and data facts as one JSON line, stored in every checkpoint.
-  private let configurationJSON: String
+  public let configurationJSON: String
   /// One input tensor and index buffer for the whole run; each batch is written into them in place.
   private let input: Tensor
   private var indices: [Int]
@@ -159,7 +159,8 @@ public final class Trainer: TrainingStage {
     loop = try TrainingLoop(
       schedule: TrainingSchedule(
         updates: configuration.updates, logInterval: configuration.logInterval, evalEvery: configuration.evalEvery,
-        evalBatches: configuration.evalBatches, saveEvery: configuration.saveEvery),
+        evalBatches: configuration.evalBatches, saveEvery: configuration.saveEvery,
+        tensorBoard: configuration.tensorBoard),
       folder: folder, resumeCommand: "vqvae-train", resumed: checkpoint?.state)
     sample = ReconstructionSample(test: data.test)
     input = Tensor(zeros: [configuration.batchSize, data.train.channels, data.train.height, data.train.width])
@@ -247,8 +248,11 @@ public final class Trainer: TrainingStage {
   /// The reconstruction grid, the code usage of the last evaluation and the loss plot.
   public func drawPictures(update: Int, records: [MetricsRecord]) throws {
     try sample.grid(model: model).write(to: folder.reconstructionPath(update: update))
+    try loop.logPicture(tag: "reconstructions", path: folder.reconstructionPath(update: update))
     if let lastEvaluation {
       try lastEvaluation.usagePlot(update: update).write(to: folder.codeUsagePath(update: update))
+      try loop.logPicture(tag: "code_usage", path: folder.codeUsagePath(update: update))
+      try loop.events?.histogram(tag: "test/code_usage", counts: lastEvaluation.codeCounts, step: update)
     }
     try lossPlot(records).write(to: folder.lossPlotPath)
   }

@@ -26,6 +26,8 @@ public struct TrainingConfiguration: StageSettings {
   public var logInterval = 50
   /// Updates between checkpoints `vqvae-<update>.safetensors`; 0 saves only the final one.
   public var saveEvery = 1000
+  /// Write TensorBoard event files (scalars, pictures, code usage, settings) as the run goes.
+  public var tensorBoard = true
   /// Updates between test-split evaluations; 0 evaluates only at the end.
   public var evalEvery = 1000
   /// Test batches (of `Evaluation.defaultBatchSize`) per intermediate evaluation; nil uses the whole test split.
@@ -124,6 +126,9 @@ public struct TrainingConfiguration: StageSettings {
     .integer(
       "save_every", \.saveEvery, .atLeast(0),
       help: "Updates between numbered checkpoints; 0: the final and the best only"),
+    .boolean(
+      "tensorboard", \.tensorBoard,
+      help: "Write TensorBoard event files into tb/ (--no-tensorboard: false)"),
     .optionalInteger("train_limit", \.trainLimit, .atLeast(1), help: "Use only the first N training images"),
     .optionalInteger("test_limit", \.testLimit, .atLeast(1), help: "Use only the first N test images"),
   ]

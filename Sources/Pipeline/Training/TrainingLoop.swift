@@ -20,6 +20,8 @@ public struct TrainingSchedule: Sendable {
   public var evalBatches: Int?
   /// Updates between numbered checkpoints; 0 saves only the final one (and the best).
   public var saveEvery: Int
+  /// Write a TensorBoard event file (`tb/`) beside `metrics.jsonl`.
+  public var tensorBoard: Bool
 }
 
 /// A model being trained, as `TrainingLoop` sees it: the VQ-VAE's `Trainer` and the prior's `PriorTrainer`. The
@@ -55,6 +57,8 @@ public protocol TrainingStage: AnyObject {
   func evaluate(update: Int, maxBatches: Int?) throws -> (record: Record, loss: Double, message: String)
   /// Redraws the pictures after an evaluation (reconstructions, loss curves).
   func drawPictures(update: Int, records: [Record]) throws
+  /// The run's settings as one JSON object (`config.json`), which TensorBoard shows as text.
+  var configurationJSON: String { get }
   /// The whole training state as a checkpoint file.
   func checkpoint(update: Int, wallSeconds: Double) -> SafeTensors
   /// After the final checkpoint: `summary.json` and the stage's closing pictures.
@@ -91,6 +95,8 @@ public final class TrainingLoop<Record: MetricsLine> {
   public var reporter: ProgressReporter?
   /// `metrics.jsonl`.
   public let metrics: MetricsLog<Record>
+  /// The TensorBoard event file (`tb/`), unless the run turned it off.
+  public let events: EventFile?
   let schedule: TrainingSchedule
   public let folder: OutputFolder
   /// The stage's command, which resumes this run (for messages).
@@ -113,6 +119,37 @@ public final class TrainingLoop<Record: MetricsLine> {
     lastCheckpoint = resumed.map { ($0.path, $0.update) }
     bestLoss = try resumed.flatMap { _ in try TrainingState.bestLoss(in: folder) }
     metrics = try MetricsLog(path: folder.metricsPath, keepingThrough: resumed?.update)
+    do {
+      events =
+        schedule.tensorBoard
+        ? try EventFile(folder: folder.tensorBoardPath, keepingThrough: resumed?.update) : nil
+    } catch {
+      throw TrainingError("\(error)")
+    }
+  }
+
+  /// Logs a line of metrics: to `metrics.jsonl`, and each of its figures to TensorBoard as the scalar
+  /// `<split>/<key>` at its update.
+  private func log(_ record: Record) throws {
+    try metrics.append(record)
+    let scalars = record.fields.sorted { $0.key < $1.key }.compactMap { key, value -> (String, Double)? in
+      guard key != "update" else { return nil }
+      switch value {
+      case .integer(let number): return ("\(record.split)/\(key)", Double(number))
+      case .number(let number) where number.isFinite: return ("\(record.split)/\(key)", number)
+      default: return nil
+      }
+    }
+    do { try events?.scalars(scalars, step: record.update) } catch { throw TrainingError("\(error)") }
+  }
+
+  /// Shows the PNG at `path`, just drawn, in TensorBoard's images as `tag` at the current update.
+  /// - Throws: `FileError` if the picture cannot be read back or the event file cannot be written.
+  public func logPicture(tag: String, path: String) throws {
+    guard let events else { return }
+    let (width, height, channels) = try readPNGHeader(path: path)
+    try events.image(
+      tag: tag, png: try FileIO.read(path), width: width, height: height, channels: channels, step: update)
   }
 
   /// Trains `stage` to `schedule.updates`, then evaluates the whole test split, writes the final checkpoint and
@@ -127,8 +164,21 @@ public final class TrainingLoop<Record: MetricsLine> {
     let sessionStart = Self.now()
     func wallSeconds() -> Double { earlierWallSeconds + Self.now() - sessionStart }
     let total = schedule.updates
-    // A run resumed from a checkpoint, even one saved at update 0 (Ctrl-C during setup), was prepared before it.
-    if lastCheckpoint == nil { try stage.prepare() }
+    // A run resumed from a checkpoint, even one saved at update 0 (Ctrl-C during setup), was prepared before it
+    // (and its event file holds its settings).
+    if lastCheckpoint == nil {
+      try stage.prepare()
+      do {
+        // Pretty-printed, one setting a line, as TensorBoard's text tab shows it.
+        let settings = try JSONSerialization.jsonObject(with: Data(stage.configurationJSON.utf8))
+        let pretty = try JSONSerialization.data(
+          withJSONObject: settings, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        try events?.text(
+          tag: "settings", markdown: "```json\n\(String(decoding: pretty, as: UTF8.self))\n```", step: update)
+      } catch {
+        throw TrainingError("\(error)")
+      }
+    }
 
     while update < total {
       if stopRequested() {
@@ -152,7 +202,7 @@ public final class TrainingLoop<Record: MetricsLine> {
       let record = stage.intervalRecord(update: update, reset: logged)
       reporter?.status(stage.progressLine(record), final: update == total)
       if logged {
-        try metrics.append(record)
+        try log(record)
         reporter?.logged(stage.progressLine(record))
       }
       if schedule.evalEvery > 0 && update % schedule.evalEvery == 0 && update < total {
@@ -189,7 +239,7 @@ public final class TrainingLoop<Record: MetricsLine> {
     _ stage: Stage, maxBatches: Int?
   ) throws -> (record: Record, loss: Double) where Stage.Record == Record {
     let (record, loss, message) = try stage.evaluate(update: update, maxBatches: maxBatches)
-    try metrics.append(record)
+    try log(record)
     reporter?.message(message)
     return (record, loss)
   }
