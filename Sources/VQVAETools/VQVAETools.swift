@@ -9,7 +9,7 @@ struct VQVAETools: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "vqvae-tools",
     abstract: "Use a trained run: reconstruct, encode and decode images, complete and inpaint them with the prior, "
-      + "score them, see the codebook, interpolate.",
+      + "score them, see the codebook, interpolate; and download a dataset.",
     discussion: """
       Each tool takes the newest finished run under outputs/ unless --vqvae (and --prior) name another, and writes \
       into <run>/tools/ unless --out names a file. Images come from PNG files and folders given as arguments \
@@ -18,7 +18,7 @@ struct VQVAETools: ParsableCommand {
       """,
     subcommands: [
       Reconstruct.self, Encode.self, Decode.self, Complete.self, Inpaint.self, Score.self, Atlas.self,
-      Interpolate.self,
+      Interpolate.self, Download.self,
     ])
 }
 
@@ -78,4 +78,39 @@ struct ImageFlags: ParsableArguments {
 struct OutFlag: ParsableArguments {
   @Option(help: ArgumentHelp("The file to write (default: <run>/tools/<tool>.<ext>).", valueName: "file"))
   var out: String?
+}
+
+/// `download`: a dataset's files, fetched and verified.
+struct Download: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Download MNIST, FASHION_MNIST or CIFAR10 into a folder, verified by SHA-256 and MD5.",
+    discussion: """
+      The same mirrors as torchvision, tried in turn; each file comes into <name>.part, is resumed if the \
+      connection breaks, and is renamed into place only once its size and digests match. CIFAR-10's archive is \
+      unpacked with the system's tar. Files already there and whole are not fetched again. scripts/download.sh \
+      runs this command.
+      """)
+
+  @Argument(help: ArgumentHelp("MNIST, FASHION_MNIST or CIFAR10 (any case).", valueName: "name"))
+  var name: String
+
+  @Argument(
+    help: ArgumentHelp(
+      "The folder (default: ./data; FASHION_MNIST: data/fashion-mnist unless Debian's package is installed).",
+      valueName: "dir"))
+  var dir: String?
+
+  @OptionGroup(title: "Mirrors") var download: DownloadFlags
+
+  func validate() throws {
+    guard let dataset = DatasetName(parsing: name), dataset != .folder else {
+      throw ValidationError("name must be MNIST, FASHION_MNIST or CIFAR10, got '\(name)'")
+    }
+  }
+
+  func run() throws {
+    let dataset = DatasetName(parsing: name)!
+    let folder = try download.downloader.ensure(dataset, dataDir: dir)
+    print("\(dataset.rawValue) is in \(folder): vqvae-train --dataset \(dataset.rawValue) --data-dir \(folder)")
+  }
 }

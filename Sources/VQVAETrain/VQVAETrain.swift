@@ -20,10 +20,19 @@ struct VQVAETrain: ParsableCommand {
       """)
 
   @OptionGroup var options: RunOptions
+  @OptionGroup(title: "Download") var download: DownloadFlags
   @OptionGroup(title: "Settings") var settings: VQVAESettingsOptions
 
   func run() throws {
     BLASCore.selectBestCore()
-    try train(Trainer(configFile: options.config, overrides: settings.overrides, resume: options.resume))
+    var overrides = settings.overrides
+    if download.download && options.resume == nil {
+      let configuration = try TrainingConfiguration.resolve(configFile: options.config, overrides: overrides)
+      let dir = try download.downloader.ensure(configuration.dataset, dataDir: configuration.dataDir)
+      if dir != configuration.dataDir ?? configuration.dataset.defaultDataDirectory {
+        overrides.append(("data_dir", .string(dir)))
+      }
+    }
+    try train(Trainer(configFile: options.config, overrides: overrides, resume: options.resume))
   }
 }

@@ -79,13 +79,13 @@ final class IDXDatasetTests: FolderTestCase {
   }
 
   func testMissingFilesSayWhereTheLoaderLookedAndHowToGetThem() {
-    Support.assertThrows(["train-images-idx3-ubyte", folder, "\(folder)/MNIST/raw", "MNIST IDX files"]) {
+    Support.assertThrows(["train-images-idx3-ubyte", folder, "\(folder)/MNIST/raw", "--dataset MNIST --download"]) {
       _ = try loadDataset(.mnist, dataDir: folder)
     }
-    Support.assertThrows(["\(folder)/FashionMNIST/raw", "apt-get install dataset-fashion-mnist"]) {
+    Support.assertThrows(["\(folder)/FashionMNIST/raw", "apt-get install dataset-fashion-mnist", "--download"]) {
       _ = try loadDataset(.fashionMNIST, dataDir: folder)
     }
-    Support.assertThrows(["cifar-10-batches-bin", "data_batch_1.bin", "cifar-10-binary.tar.gz"]) {
+    Support.assertThrows(["cifar-10-batches-bin", "data_batch_1.bin", "scripts/download.sh CIFAR10"]) {
       _ = try loadDataset(.cifar10, dataDir: folder)
     }
     Support.assertThrows(["\(folder)/nothing-here", "file not found"]) {

@@ -48,26 +48,22 @@ public func loadDataset(
     return try loadIDXSplits(
       dir, pad: shaping.pad, torchvisionFolder: "FashionMNIST", dataset: "Fashion-MNIST",
       howToGet: "install it with `apt-get install dataset-fashion-mnist` (files go to /usr/share/datasets/"
-        + "fashion-mnist) or download the four IDX .gz files from github.com/zalandoresearch/fashion-mnist")
+        + "fashion-mnist), or download it with `vqvae-train --download` (or scripts/download.sh FASHION_MNIST)")
   case .mnist:
     return try loadIDXSplits(
       dir, pad: shaping.pad, torchvisionFolder: "MNIST", dataset: "MNIST",
-      howToGet: "download the MNIST IDX files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
-        + "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz), e.g. with torchvision.datasets.MNIST(root, "
-        + "download=True), and pass their folder as the data directory")
+      howToGet: "download it with `vqvae-train --dataset MNIST --download` (or scripts/download.sh MNIST), or put "
+        + "the four IDX files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, "
+        + "t10k-labels-idx1-ubyte.gz) in the data directory")
   case .cifar10:
-    let candidates = [dir, (dir as NSString).appendingPathComponent("cifar-10-batches-bin")]
-    let names = (1...5).map { "data_batch_\($0).bin" } + ["test_batch.bin"]
-    guard
-      let found = candidates.first(where: { folder in
-        names.allSatisfy { FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent($0)) }
-      })
-    else {
+    let (candidates, names) = cifarLocations(dir)
+    guard let found = cifarFolder(dir) else {
       throw FileError(
         dir,
         "CIFAR-10 batches (data_batch_1.bin ... data_batch_5.bin, test_batch.bin) not found; looked in "
-          + candidates.joined(separator: ", ") + ". Download the binary version (cifar-10-binary.tar.gz from "
-          + "www.cs.toronto.edu/~kriz/cifar.html) and extract it there")
+          + candidates.joined(separator: ", ") + ". Download it with `vqvae-train --dataset CIFAR10 --download` (or "
+          + "scripts/download.sh CIFAR10), or extract the binary version (cifar-10-binary.tar.gz from "
+          + "www.cs.toronto.edu/~kriz/cifar.html) there")
     }
     let paths = names.map { (found as NSString).appendingPathComponent($0) }
     return try (CIFAR10.load(batches: Array(paths.prefix(5))), CIFAR10.load(batches: [paths[5]]))
@@ -76,19 +72,59 @@ public func loadDataset(
   }
 }
 
+/// Whether the files of `name` are where `loadDataset` looks for them in `dataDir` (without reading them): the four
+/// IDX files, or the six CIFAR-10 batches; FOLDER needs only its folder.
+public func datasetFilesPresent(_ name: DatasetName, dataDir: String?) -> Bool {
+  let dir = dataDir ?? name.defaultDataDirectory
+  switch name {
+  case .fashionMNIST, .mnist:
+    let torchvision = name == .mnist ? "MNIST" : "FashionMNIST"
+    return idxNames.allSatisfy { idxFile($0, in: dir, torchvisionFolder: torchvision) != nil }
+  case .cifar10: return cifarFolder(dir) != nil
+  case .folder: return FileManager.default.fileExists(atPath: dir)
+  }
+}
+
+/// The four IDX files of an MNIST-style dataset, without `.gz`.
+private let idxNames = [
+  "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+  "t10k-labels-idx1-ubyte",
+]
+
+/// The IDX file `base` (raw or `.gz`) in `dir`, `dir/raw` or torchvision's `dir/<torchvisionFolder>/raw`.
+private func idxFile(_ base: String, in dir: String, torchvisionFolder: String) -> String? {
+  for folder in [dir, "\(dir)/raw", "\(dir)/\(torchvisionFolder)/raw"] {
+    for name in [base, base + ".gz"] {
+      let path = (folder as NSString).appendingPathComponent(name)
+      if FileManager.default.fileExists(atPath: path) { return path }
+    }
+  }
+  return nil
+}
+
+/// Where CIFAR-10's batches may be (`dir`, or the archive's folder in it) and their names.
+private func cifarLocations(_ dir: String) -> (folders: [String], names: [String]) {
+  (
+    [dir, (dir as NSString).appendingPathComponent("cifar-10-batches-bin")],
+    (1...5).map { "data_batch_\($0).bin" } + ["test_batch.bin"]
+  )
+}
+
+/// The folder under `dir` that holds all six CIFAR-10 batches, if any.
+private func cifarFolder(_ dir: String) -> String? {
+  let (folders, names) = cifarLocations(dir)
+  return folders.first { folder in
+    names.allSatisfy { FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent($0)) }
+  }
+}
+
 /// Finds the four MNIST-style IDX files under `dir` and loads them, padded to 32x32 when `pad` is set.
 private func loadIDXSplits(
   _ dir: String, pad: Bool, torchvisionFolder: String, dataset: String, howToGet: String
 ) throws -> (train: ImageDataset, test: ImageDataset) {
-  let folders = [dir, "\(dir)/raw", "\(dir)/\(torchvisionFolder)/raw"]
   func locate(_ base: String) throws -> String {
-    for folder in folders {
-      for name in [base, base + ".gz"] {
-        let path = (folder as NSString).appendingPathComponent(name)
-        if FileManager.default.fileExists(atPath: path) { return path }
-      }
-    }
-    let looked = folders.joined(separator: ", ")
+    if let path = idxFile(base, in: dir, torchvisionFolder: torchvisionFolder) { return path }
+    let looked = [dir, "\(dir)/raw", "\(dir)/\(torchvisionFolder)/raw"].joined(separator: ", ")
     throw FileError(dir, "\(dataset) file \(base)[.gz] not found; looked in \(looked). To get it, \(howToGet)")
   }
   let padTo = pad ? 32 : nil
