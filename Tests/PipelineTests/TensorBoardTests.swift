@@ -98,15 +98,8 @@ final class TensorBoardTests: FolderTestCase {
     XCTAssertEqual(settings[0] as! Int, 0)
     XCTAssertTrue((settings[1] as! String).contains("\"n_embeddings\" : 16"), "\(settings[1])")
 
-    try LatentExtractor(checkpoint: run, dataset: nil, dataDir: nil, outputDir: nil).run()
-    try TrainingTestSupport.complete(
-      try PriorTrainer(
-        configFile: nil,
-        overrides: [
-          ("latents", .string("\(run)/latents")), ("dim", .integer(8)), ("n_layers", .integer(2)),
-          ("batch_size", .integer(8)), ("n_updates", .integer(12)), ("eval_every", .integer(6)),
-          ("log_interval", .integer(3)),
-        ]))
+    try TrainingTestSupport.tinyPrior(
+      run: run, updates: 12, extra: [("eval_every", .integer(6)), ("log_interval", .integer(3))])
     let prior = try readWithTensorBoard("\(run)/prior/tb")
     try assertScalarsMatchMetrics(try XCTUnwrap(prior["scalars"]), "\(run)/prior/metrics.jsonl")
     let samples = try XCTUnwrap(prior["images"]?["samples"])

@@ -19,14 +19,7 @@ final class ToolsTests: XCTestCase {
       let images = try TrainingTestSupport.makeImageFolder(in: folder)
       try TrainingTestSupport.complete(
         try Trainer(configFile: nil, overrides: TrainingTestSupport.tinyRun(images: images, output: run, updates: 30)))
-      try LatentExtractor(checkpoint: run, dataset: nil, dataDir: nil, outputDir: nil).run()
-      try TrainingTestSupport.complete(
-        try PriorTrainer(
-          configFile: nil,
-          overrides: [
-            ("latents", .string("\(run)/latents")), ("dim", .integer(8)), ("n_layers", .integer(2)),
-            ("batch_size", .integer(8)), ("n_updates", .integer(30)), ("learning_rate", .number(3e-3)),
-          ]))
+      try TrainingTestSupport.tinyPrior(run: run, updates: 30)
     } catch {
       XCTFail("the tiny run failed: \(error)")
     }

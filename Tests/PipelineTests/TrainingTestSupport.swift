@@ -40,6 +40,19 @@ enum TrainingTestSupport {
     ] + extra
   }
 
+  /// A tiny run's latents with `updates` updates of a tiny prior (dim 8, 2 layers) into `<run>/prior`: extracts the
+  /// LATENT_BLOCK of the VQ-VAE run in `run` first.
+  static func tinyPrior(run: String, updates: Int, extra: [(String, ConfigValue)] = []) throws {
+    try LatentExtractor(checkpoint: run, dataset: nil, dataDir: nil, outputDir: nil).run()
+    try complete(
+      try PriorTrainer(
+        configFile: nil,
+        overrides: [
+          ("latents", .string("\(run)/latents")), ("dim", .integer(8)), ("n_layers", .integer(2)),
+          ("batch_size", .integer(8)), ("n_updates", .integer(updates)), ("learning_rate", .number(3e-3)),
+        ] + extra))
+  }
+
   /// Every tensor of a safetensors file as raw bit patterns, for bitwise comparisons.
   static func tensorBits(_ path: String) throws -> [String: [UInt64]] {
     let file = try SafeTensors.read(contentsOf: path)
