@@ -372,10 +372,68 @@ def dictionaries():
                + ['"F32"', '"I64"', "\\\"", "{", "}", "[", "]", ":", ","] + ['\\"%s\\"' % k for k in vqvae_keys])
 
 
+def crc32c(data):
+    """CRC-32C (Castagnoli), as TFRecord framing uses it."""
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1
+    return crc ^ 0xFFFFFFFF
+
+
+def record(payload):
+    """One TFRecord record: length, masked CRC-32C of the length, payload, masked CRC-32C of the payload."""
+    def masked(data):
+        crc = crc32c(data)
+        return struct.pack("<I", (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF)
+    length = struct.pack("<Q", len(payload))
+    return length + masked(length) + payload + masked(payload)
+
+
+def field(number, wire, value):
+    """A protobuf field: varints as ints, doubles and floats as packed bytes, messages and strings as bytes."""
+    def varint(n):
+        out = b""
+        while True:
+            out += bytes([(n & 0x7F) | (0x80 if n > 0x7F else 0)])
+            n >>= 7
+            if not n:
+                return out
+    key = varint(number << 3 | wire)
+    if wire == 0:
+        return key + varint(value)
+    if wire == 2:
+        return key + varint(len(value)) + value
+    return key + value
+
+
+def event(step, what):
+    """An Event: wall_time, step and one of file_version (3), summary (5)."""
+    return field(1, 1, struct.pack("<d", 1.7e9 + step)) + field(2, 0, step) + what
+
+
+def scalar(tag, value):
+    return field(5, 2, field(1, 2, field(1, 2, tag.encode()) + field(2, 5, struct.pack("<f", value))))
+
+
+def event_seeds():
+    version = record(event(0, field(3, 2, b"brain.Event:2")))
+    scalars = b"".join(record(event(step, scalar("train/loss", 1.0 / step))) for step in (2, 4, 6, 8))
+    histogram = field(5, 2, field(1, 2, field(1, 2, b"test/code_usage") + field(5, 2, field(3, 1, struct.pack(
+        "<d", 3)) + field(6, 2, struct.pack("<3d", 0, 1, 2)) + field(7, 2, struct.pack("<3d", 1, 0, 2)))))
+    text = field(5, 2, field(1, 2, field(1, 2, b"settings") + field(9, 2, field(1, 2, field(1, 2, b"text")))
+                            + field(8, 2, field(1, 0, 7) + field(8, 2, b"```json {} ```"))))
+    write("events", "scalars.tfevents", version + scalars)
+    write("events", "histogram-text.tfevents", version + record(event(4, histogram)) + record(event(0, text)))
+    write("events", "torn.tfevents", version + scalars[:-7])
+
+
 def main():
     if os.path.isdir(CORPUS):
         shutil.rmtree(CORPUS)
-    for reader in ["idx-images", "idx-labels", "cifar10", "png", "npy", "latent-block", "safetensors", "config"]:
+    for reader in ["idx-images", "idx-labels", "cifar10", "png", "npy", "latent-block", "safetensors", "config",
+                   "events"]:
         os.makedirs(os.path.join(CORPUS, reader), exist_ok=True)
     idx_seeds()
     cifar_seeds()
@@ -384,6 +442,7 @@ def main():
     latent_seeds()
     checkpoint_seeds()
     config_seeds()
+    event_seeds()
     dictionaries()
     for reader in sorted(os.listdir(CORPUS)):
         files = sorted(os.listdir(os.path.join(CORPUS, reader)))

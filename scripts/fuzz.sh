@@ -3,7 +3,7 @@
 # products) with libFuzzer and AddressSanitizer into .build-fuzz/, then runs each reader for SECONDS on a copy
 # of its seeds (Fuzz/Corpus/<reader>/, made by Fuzz/make-corpus.py) with its dictionary (Fuzz/Dictionaries/).
 #   scripts/fuzz.sh [SECONDS] [READER...]   SECONDS per reader (default 60); READERs (default all): idx-images
-#                                           idx-labels cifar10 png npy latent-block safetensors config
+#                                           idx-labels cifar10 png npy latent-block safetensors config events
 # Why: the readers take files from downloads, users and earlier runs, so a corrupt or hostile file must give an error
 # naming it, never a crash, a memory error, a hang or a huge allocation. A thrown error is the right answer; a trap,
 # an abort, an AddressSanitizer report, an input over 10 s (-timeout) or over 2 GB (-rss_limit_mb) is a finding.
@@ -17,7 +17,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-all=(idx-images idx-labels cifar10 png npy latent-block safetensors config)
+all=(idx-images idx-labels cifar10 png npy latent-block safetensors config events)
 seconds=60
 if [ $# -gt 0 ]; then
   case "$1" in
@@ -36,7 +36,7 @@ done
 max_len() {
   case "$1" in
     idx-labels) echo 1024 ;;
-    npy) echo 4096 ;;
+    npy | events) echo 4096 ;;
     png | latent-block | config) echo 8192 ;;
     *) echo 16384 ;;
   esac

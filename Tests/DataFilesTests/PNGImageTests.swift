@@ -116,6 +116,13 @@ final class PNGImageTests: FolderTestCase {
     }
     try Support.write(Self.withSize(bytes, width: 1000, height: 1000), to: claim)
     Support.assertThrows([claim, "cannot decode PNG"]) { _ = try readPNG(path: claim) }
+    // The fuzzer's 46 bytes: after the header, a zTXt chunk whose length field claims 1.9 GB, which libpng allocated.
+    let chunk = path("chunk.png")
+    try Support.write(
+      Array(Data(base64Encoded: "iVBORw0KGgoAAAANSUhEUgAAAAMAAAADEAAAAAAj0zYgc0JJVHpUWHRJREFUeA==")!), to: chunk)
+    Support.assertThrows([chunk, "its zTXt chunk claims 1933723988 bytes, and only 1 follow"]) {
+      _ = try readPNGHeader(path: chunk)
+    }
   }
 
   /// `png` with its IHDR's width and height replaced (and the chunk's CRC made right again).

@@ -11,9 +11,9 @@ struct Reader: Sendable {
 }
 
 /// The readers, one per file: IDXImages.swift, IDXLabels.swift, CIFAR10Batch.swift, PNGImage.swift, NPYArray.swift,
-/// LatentBlockFolder.swift, Checkpoint.swift and ConfigFiles.swift.
+/// LatentBlockFolder.swift, Checkpoint.swift, ConfigFiles.swift and EventFiles.swift.
 enum Readers {
-  static let all: [Reader] = [idxImages, idxLabels, cifar10, png, npy, latentBlock, safetensors, config]
+  static let all: [Reader] = [idxImages, idxLabels, cifar10, png, npy, latentBlock, safetensors, config, events]
 
   /// The reader that `FUZZ_READER` names; an unknown or missing name stops the process with the list.
   static let selected: Reader = {
