@@ -199,7 +199,7 @@ struct Interpolate: ParsableCommand {
     let (run, checkpoint, vqvae) = try model.load("interpolate")
     let out = try ToolOutput(output.out, run: run, tool: "interpolate", extension: "png")
     let (i, j) = images.inputs.isEmpty ? indices! : (0, 1)
-    let input = try images.load(for: checkpoint, atMost: max(i, j) + 1)
+    let input = try images.load(for: checkpoint, atMost: max(i, j) == Int.max ? Int.max : max(i, j) + 1)
     guard max(i, j) < input.images.count else {
       throw ValidationError("--pair \(pair): the images hold only \(input.images.count)")
     }

@@ -162,6 +162,11 @@ final class ToolsTests: XCTestCase {
     XCTAssertNotEqual(
       completion.grids.indices, (0..<12).flatMap { completion.original.indices[($0 / 4) * 64..<($0 / 4 + 1) * 64] })
     XCTAssertEqual([completion.picture.width, completion.picture.height], [6 * 34 + 2, 3 * 34 + 2])
+    DataTestSupport.assertThrows(["encodes these 32x32 images to 8x8 grids, but the fill region has 49 positions"]) {
+      _ = try Completion(
+        prior: prior, vqvae: stage.vqvae, images: input.images, fill: [Bool](repeating: true, count: 49), samples: 1,
+        fixedClass: nil, options: SamplingOptions(), seed: 1)
+    }
     DataTestSupport.assertThrows(["--class 0: the prior is not class-conditional"]) {
       _ = try Completion(
         prior: prior, vqvae: stage.vqvae, images: input.images, fill: fill, samples: 1, fixedClass: 0,
@@ -186,6 +191,9 @@ final class ToolsTests: XCTestCase {
 
     DataTestSupport.assertThrows(["--keep-rows must be 0 to 7", "got 8"]) {
       _ = try FillRegion.below(rows: 8).positions(grid: grid, imageSize: size)
+    }
+    DataTestSupport.assertThrows(["the prior's 64x64 grid does not divide the VQ-VAE's 32x32 images"]) {
+      _ = try FillRegion.box(top: 0, left: 0, height: 4, width: 4).positions(grid: (64, 64), imageSize: size)
     }
     DataTestSupport.assertThrows(["--box 30,0,4,4", "does not lie within the 32x32 images"]) {
       _ = try FillRegion.box(top: 30, left: 0, height: 4, width: 4).positions(grid: grid, imageSize: size)

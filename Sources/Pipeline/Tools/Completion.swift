@@ -14,6 +14,13 @@ public enum FillRegion: Sendable, Equatable {
   /// - Throws: `TrainingError` or `FileError` for rows, a mask or a box that do not fit, or that fill nothing.
   public func positions(grid: (height: Int, width: Int), imageSize: (height: Int, width: Int)) throws -> [Bool] {
     let (cellHeight, cellWidth) = (imageSize.height / grid.height, imageSize.width / grid.width)
+    guard cellHeight >= 1, cellWidth >= 1, cellHeight * grid.height == imageSize.height,
+      cellWidth * grid.width == imageSize.width
+    else {
+      throw TrainingError(
+        "the prior's \(grid.height)x\(grid.width) grid does not divide the VQ-VAE's \(imageSize.height)x"
+          + "\(imageSize.width) images; use the VQ-VAE whose latents the prior learnt from")
+    }
     var fill = [Bool](repeating: false, count: grid.height * grid.width)
     switch self {
     case .below(let given):
@@ -86,7 +93,11 @@ public struct Completion: Sendable {
     try requireClass(fixedClass, of: prior)
     original = try CodeGrids(encoding: images, with: vqvae)
     let (height, width) = (original.height, original.width)
-    precondition(fill.count == height * width, "Completion: one fill flag per latent position")
+    guard fill.count == height * width else {
+      throw TrainingError(
+        "the VQ-VAE encodes these \(images.height)x\(images.width) images to \(height)x\(width) grids, but the fill "
+          + "region has \(fill.count) positions (the prior's grid); use the VQ-VAE whose latents the prior learnt from")
+    }
     if prior.classes == 0 {
       (classes, classChoice) = (nil, "unconditional prior")
     } else if let fixedClass {
