@@ -106,6 +106,7 @@ struct Download: ParsableCommand {
     guard let dataset = DatasetName(parsing: name), dataset != .folder else {
       throw ValidationError("name must be MNIST, FASHION_MNIST or CIFAR10, got '\(name)'")
     }
+    if dir?.isEmpty == true { throw ValidationError("dir must be a folder's path, not an empty string") }
   }
 
   func run() throws {
