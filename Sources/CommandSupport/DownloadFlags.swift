@@ -2,14 +2,8 @@ import ArgumentParser
 import Foundation
 import Pipeline
 
-/// `--download` and `--mirror`: fetch a dataset that is not there, as torchvision's `download=True` does.
-public struct DownloadFlags: ParsableArguments {
-  @Flag(
-    help: ArgumentHelp(
-      "Download the dataset (MNIST, FASHION_MNIST, CIFAR10) into --data-dir when it is not there: verified by "
-        + "SHA-256, resumed if cut."))
-  public var download = false
-
+/// `--mirror`: where datasets are downloaded from.
+public struct MirrorFlags: ParsableArguments {
   @Option(
     name: .customLong("mirror"),
     help: ArgumentHelp(
@@ -19,10 +13,23 @@ public struct DownloadFlags: ParsableArguments {
 
   public init() {}
 
-  /// A downloader that shows its progress.
+  /// A downloader from these mirrors that shows its progress.
   public var downloader: Downloader {
     let downloader = Downloader(mirrors: mirrors)
     downloader.reporter = ProgressReporter()
     return downloader
   }
+}
+
+/// `--download` and `--mirror`: fetch a dataset that is not there, as torchvision's `download=True` does.
+public struct DownloadFlags: ParsableArguments {
+  @Flag(
+    help: ArgumentHelp(
+      "Download the dataset (MNIST, FASHION_MNIST, CIFAR10) into --data-dir when it is not there: verified by "
+        + "SHA-256, resumed if cut."))
+  public var download = false
+
+  @OptionGroup public var mirrors: MirrorFlags
+
+  public init() {}
 }

@@ -100,7 +100,7 @@ struct Download: ParsableCommand {
       valueName: "dir"))
   var dir: String?
 
-  @OptionGroup(title: "Mirrors") var download: DownloadFlags
+  @OptionGroup(title: "Mirrors") var mirrors: MirrorFlags
 
   func validate() throws {
     guard let dataset = DatasetName(parsing: name), dataset != .folder else {
@@ -111,7 +111,7 @@ struct Download: ParsableCommand {
 
   func run() throws {
     let dataset = DatasetName(parsing: name)!
-    let folder = try download.downloader.ensure(dataset, dataDir: dir)
+    let folder = try mirrors.downloader.ensure(dataset, dataDir: dir)
     print("\(dataset.rawValue) is in \(folder): vqvae-train --dataset \(dataset.rawValue) --data-dir \(folder)")
   }
 }

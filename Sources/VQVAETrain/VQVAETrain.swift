@@ -28,7 +28,7 @@ struct VQVAETrain: ParsableCommand {
     var overrides = settings.overrides
     if download.download && options.resume == nil {
       let configuration = try TrainingConfiguration.resolve(configFile: options.config, overrides: overrides)
-      let dir = try download.downloader.ensure(configuration.dataset, dataDir: configuration.dataDir)
+      let dir = try download.mirrors.downloader.ensure(configuration.dataset, dataDir: configuration.dataDir)
       if dir != configuration.dataDir ?? configuration.dataset.defaultDataDirectory {
         overrides.append(("data_dir", .string(dir)))
       }
