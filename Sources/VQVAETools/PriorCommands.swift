@@ -105,7 +105,7 @@ struct Inpaint: ParsableCommand {
 /// `score`: bits per image under the prior.
 struct Score: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Score images by the prior: bits per image to CSV, and their histogram.",
+    abstract: "Score images by the prior: bits per image to CSV and .npy, and their histogram.",
     discussion: """
       Each image is encoded and its code grid scored: -log2 p(z) summed over the grid. A class-conditional \
       prior uses --class, else the images' labels (not with --no-labels or --against), else p(z) = mean over \
@@ -155,6 +155,8 @@ struct Score: ParsableCommand {
     let positions = stage.prior.grid.height * stage.prior.grid.width
     try ToolOutput.write(
       scores.csv(names: first.names, labels: first.images.labels, positions: positions), to: output.path)
+    try FileIO.writeAtomically(
+      NPY.encode(doubles: scores.bitsPerImage, shape: [scores.bitsPerImage.count]), to: output.beside("npy"))
     let mean = scores.bitsPerImage.reduce(0, +) / Double(scores.bitsPerImage.count)
     print(
       String(
@@ -183,7 +185,7 @@ struct Score: ParsableCommand {
     }
     try Scores.histogram(sets, title: title).write(to: output.beside("png"))
     print(
-      "written to: \(output.path)" + (against == nil ? "" : ", \(output.beside("csv", suffix: "-against"))")
-        + " and \(output.beside("png"))")
+      "written to: \(output.path) (bits per image also as \(output.beside("npy")))"
+        + (against == nil ? "" : ", \(output.beside("csv", suffix: "-against"))") + " and \(output.beside("png"))")
   }
 }

@@ -96,6 +96,12 @@ final class ToolCommandsTests: XCTestCase {
     XCTAssertEqual(
       try String(contentsOfFile: "\(tools)/score.csv", encoding: .utf8).split(separator: "\n").count, 31)
     XCTAssertTrue(FileManager.default.fileExists(atPath: "\(tools)/score.png"))
+    // The .npy holds the CSV's bits per image, as float64.
+    let scores = try DataTestSupport.python(
+      "import csv, numpy, sys; a = numpy.load(sys.argv[1]); c = [float(r['bits_per_image']) for r in "
+        + "csv.DictReader(open(sys.argv[2]))]; print(a.dtype, a.shape, bool(numpy.allclose(a, c, atol=1e-4)))",
+      ["\(tools)/score.npy", "\(tools)/score.csv"])
+    if let scores { XCTAssertEqual(scores, "float64 (30,) True") }
 
     let atlas = try tool(["atlas", "--vqvae", run, "--columns", "8"])
     XCTAssertTrue(atlas.contains("16 codes over"), atlas)

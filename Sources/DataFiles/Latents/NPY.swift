@@ -28,16 +28,31 @@ public enum NPY {
   /// The bytes of an int64 `.npy` file (version 1.0, C order) holding `values` with `shape`.
   public static func encode(_ values: [Int], shape: [Int]) -> [UInt8] {
     precondition(values.count == shape.reduce(1, *), "NPY.encode: \(values.count) values for shape \(shape)")
-    let dimensions = shape.map(String.init).joined(separator: ", ") + (shape.count == 1 ? "," : "")
-    var header = Array("{'descr': '<i8', 'fortran_order': False, 'shape': (\(dimensions)), }".utf8)
-    // Magic (6) + version (2) + length (2) + header + "\n" is a multiple of 64.
-    let unpadded = 10 + header.count + 1
-    header += [UInt8](repeating: UInt8(ascii: " "), count: (64 - unpadded % 64) % 64) + [UInt8(ascii: "\n")]
-    var bytes: [UInt8] = [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.count & 0xFF), UInt8(header.count >> 8)]
-    bytes += header
+    var bytes = header(descr: "<i8", shape: shape)
     bytes.reserveCapacity(bytes.count + 8 * values.count)
     for value in values { withUnsafeBytes(of: Int64(value).littleEndian) { bytes.append(contentsOf: $0) } }
     return bytes
+  }
+
+  /// The bytes of a float64 `.npy` file (version 1.0, C order) holding `values` with `shape`: figures such as the
+  /// scores of `vqvae-tools score`, for NumPy. (Only integer files are read back.)
+  public static func encode(doubles values: [Double], shape: [Int]) -> [UInt8] {
+    precondition(values.count == shape.reduce(1, *), "NPY.encode: \(values.count) values for shape \(shape)")
+    var bytes = header(descr: "<f8", shape: shape)
+    bytes.reserveCapacity(bytes.count + 8 * values.count)
+    for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
+    return bytes
+  }
+
+  /// The magic, version 1.0, the header's length and the header dict for `descr` and `shape`, padded so that the
+  /// data starts 64-byte aligned.
+  private static func header(descr: String, shape: [Int]) -> [UInt8] {
+    let dimensions = shape.map(String.init).joined(separator: ", ") + (shape.count == 1 ? "," : "")
+    var header = Array("{'descr': '\(descr)', 'fortran_order': False, 'shape': (\(dimensions)), }".utf8)
+    // Magic (6) + version (2) + length (2) + header + "\n" is a multiple of 64.
+    let unpadded = 10 + header.count + 1
+    header += [UInt8](repeating: UInt8(ascii: " "), count: (64 - unpadded % 64) % 64) + [UInt8(ascii: "\n")]
+    return [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.count & 0xFF), UInt8(header.count >> 8)] + header
   }
 
   /// Writes `values` as an int64 `.npy` file atomically (a temporary file, then a rename).
