@@ -2,7 +2,7 @@
 /// codebook atlas's tiles with their usage.
 ///
 /// Tiles sit `padding` pixels apart on a white ground, each enlarged by a whole factor when its caption is wider than
-/// it, and map values in `range` to bytes as `ImageGrid` does.
+/// it, and map values in `range` to bytes as `ImageGrid` does (`ImageGrid.byte`).
 public struct CaptionedGrid: Sendable {
   /// Interleaved RGB pixels, top row first.
   public let pixels: [UInt8]
@@ -29,16 +29,13 @@ public struct CaptionedGrid: Sendable {
     let (cellWidth, cellHeight) = (tileWidth + padding, tileHeight + 7 + 3 + padding)
     var canvas = Canvas(width: columns * cellWidth + padding, height: rows * cellHeight + padding)
     let plane = imageHeight * imageWidth
-    let span = max(range.upperBound - range.lowerBound, 1e-5)
     for k in 0..<count {
       let (left, top) = (padding + (k % columns) * cellWidth, padding + (k / columns) * cellHeight)
       for y in 0..<tileHeight {
         for x in 0..<tileWidth {
           let pixel = (y / scale) * imageWidth + x / scale
-          let value = (0..<3).map { c -> UInt8 in
-            let v = images[(k * channels + (channels == 3 ? c : 0)) * plane + pixel]
-            let unit = (min(max(v, range.lowerBound), range.upperBound) - range.lowerBound) / span
-            return unit.isNaN ? 0 : UInt8(min(max(unit * 255 + 0.5, 0), 255))
+          let value = (0..<3).map { c in
+            ImageGrid.byte(images[(k * channels + (channels == 3 ? c : 0)) * plane + pixel], range: range)
           }
           canvas.blend(left + x, top + y, PlotColor(value[0], value[1], value[2]))
         }

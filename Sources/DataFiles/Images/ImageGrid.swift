@@ -29,8 +29,6 @@ public struct ImageGrid: Sendable {
     let rows = (count + columns - 1) / columns
     let gridWidth = columns * (width + pad) + pad
     let gridHeight = rows * (height + pad) + pad
-    let low = range.lowerBound
-    let span = max(range.upperBound - low, 1e-5)
     var grid = [UInt8](repeating: 0, count: gridWidth * gridHeight * channels)
     for k in 0..<count {
       let top = pad + (k / columns) * (height + pad)
@@ -38,11 +36,8 @@ public struct ImageGrid: Sendable {
       for c in 0..<channels {
         for y in 0..<height {
           for x in 0..<width {
-            let value = images[((k * channels + c) * height + y) * width + x]
-            let unit = (min(max(value, low), range.upperBound) - low) / span
-            // NaN would trap in the UInt8 conversion; torchvision's result is undefined there, 0 is as good.
-            let byte = unit.isNaN ? 0 : min(max(unit * 255 + 0.5, 0), 255)
-            grid[((top + y) * gridWidth + left + x) * channels + c] = UInt8(byte)
+            grid[((top + y) * gridWidth + left + x) * channels + c] = Self.byte(
+              images[((k * channels + c) * height + y) * width + x], range: range)
           }
         }
       }
@@ -51,6 +46,14 @@ public struct ImageGrid: Sendable {
     self.width = gridWidth
     self.height = gridHeight
     self.channels = channels
+  }
+
+  /// `value` clamped to `range`, mapped to [0, 1] and then to a byte as `UInt8(v * 255 + 0.5)`, as torchvision's
+  /// `save_image` does. NaN would trap in the conversion; torchvision's result is undefined there, 0 is as good.
+  static func byte(_ value: Float, range: ClosedRange<Float>) -> UInt8 {
+    let span = max(range.upperBound - range.lowerBound, 1e-5)
+    let unit = (min(max(value, range.lowerBound), range.upperBound) - range.lowerBound) / span
+    return unit.isNaN ? 0 : UInt8(min(max(unit * 255 + 0.5, 0), 255))
   }
 
   /// Writes the grid as a gray or RGB PNG (atomically, see `writePNG`).

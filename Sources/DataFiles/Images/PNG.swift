@@ -82,7 +82,7 @@ public func readPNGHeader(path: String) throws -> (width: Int, height: Int, chan
 /// its chunks' lengths checked, and libpng reads that copy, which stays in place for the reader's life too.
 private final class PNGReader {
   let image = UnsafeMutablePointer<png_image>.allocate(capacity: 1)
-  /// The file's bytes (one placeholder byte until `reload`, so that every property is set before a throw and
+  /// The file's bytes (one placeholder byte until `readChecked`, so that every property is set before a throw and
   /// `deinit` frees both).
   private var file = UnsafeMutableRawBufferPointer.allocate(byteCount: 1, alignment: 1)
 
@@ -90,7 +90,7 @@ private final class PNGReader {
     image.initialize(to: png_image())
     image.pointee.version = UInt32(PNG_IMAGE_VERSION)
     guard FileManager.default.fileExists(atPath: path) else { throw FileError(path: path, message: "file not found") }
-    try reload(path)
+    try readChecked(path)
     guard png_image_begin_read_from_memory(image, file.baseAddress, file.count) != 0 else {
       throw FileError(path: path, message: "not a readable PNG: \(message)")
     }
@@ -115,7 +115,7 @@ private final class PNGReader {
   /// it: libpng allocates an ancillary chunk's whole claimed length before reading it (a 46-byte file whose `sBIT`
   /// chunk claimed 1.9 GB took 1.9 GB: found by the fuzzer). Image data is streamed, so a cut `IDAT` is left for the
   /// decoder to report.
-  private func reload(_ path: String) throws {
+  private func readChecked(_ path: String) throws {
     let bytes = try FileIO.read(path)
     file.deallocate()
     file = .allocate(byteCount: max(bytes.count, 1), alignment: 1)

@@ -151,9 +151,10 @@ public final class Downloader {
       sha256.update(data: chunk)
       md5.update(data: chunk)
     }
-    func hex<D: Sequence<UInt8>>(_ digest: D) -> String { digest.map { String(format: "%02x", $0) }.joined() }
-    if hex(sha256.finalize()) != file.sha256 { return "its SHA-256 is not the published one (corrupt)" }
-    if let expected = file.md5, hex(md5.finalize()) != expected { return "its MD5 is not the published one (corrupt)" }
+    if hexDigits(sha256.finalize()) != file.sha256 { return "its SHA-256 is not the published one (corrupt)" }
+    if let expected = file.md5, hexDigits(md5.finalize()) != expected {
+      return "its MD5 is not the published one (corrupt)"
+    }
     return nil
   }
 
@@ -264,4 +265,9 @@ extension Downloader {
     try fetch(source, into: dir, dataset: dataset.rawValue)
     return dir
   }
+}
+
+/// A digest as lower-case hex, as checksums are published and `latents.json` records them.
+func hexDigits<Digest: Sequence<UInt8>>(_ digest: Digest) -> String {
+  digest.map { String(format: "%02x", $0) }.joined()
 }

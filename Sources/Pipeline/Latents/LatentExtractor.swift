@@ -85,7 +85,7 @@ public final class LatentExtractor {
       train: train, test: test, codebookSize: model.configuration.embeddings, height: height, width: width,
       classCount: data.train.labels.isEmpty ? 0 : data.train.classCount, dataset: dataset.rawValue,
       checkpoint: checkpointPath, source: outputDir)
-    let digest = SHA256.hash(data: try FileIO.read(checkpointPath)).map { String(format: "%02x", $0) }.joined()
+    let digest = hexDigits(SHA256.hash(data: try FileIO.read(checkpointPath)))
     let source = LatentSource(
       dataset: dataset.rawValue, dataDir: dataDir, checkpoint: checkpointPath, checkpointSHA256: digest,
       checkpointUpdate: checkpoint.update, embeddingDim: model.configuration.embeddingDim)
