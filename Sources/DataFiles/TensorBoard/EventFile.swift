@@ -33,7 +33,8 @@ public final class EventFile {
     } else {
       var host = [CChar](repeating: 0, count: 256)
       gethostname(&host, host.count - 1)
-      let name = "events.out.tfevents.\(Int(Date().timeIntervalSince1970)).\(String(cString: host))"
+      let hostName = String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+      let name = "events.out.tfevents.\(Int(Date().timeIntervalSince1970)).\(hostName)"
       path = (folder as NSString).appendingPathComponent(name)
       var first = Tensorboard_Event()
       first.wallTime = Date().timeIntervalSince1970

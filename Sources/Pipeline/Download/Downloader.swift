@@ -112,7 +112,7 @@ public final class Downloader {
   /// when the connection broke after some bytes came, or what went wrong.
   private func transfer(_ url: String, to part: String, expected: Int, name: String) -> String? {
     guard let address = URL(string: url) else { return "not a URL" }
-    if !FileManager.default.fileExists(atPath: part) { FileManager.default.createFile(atPath: part, contents: nil) }
+    if !FileManager.default.fileExists(atPath: part) { _ = FileManager.default.createFile(atPath: part, contents: nil) }
     guard let output = FileHandle(forWritingAtPath: part) else { return "cannot write \(part)" }
     defer { try? output.close() }
     let offset = Self.size(part)
