@@ -52,6 +52,35 @@ final class CodebookTests: XCTestCase {
     XCTAssertEqual(Array(lossQuantizer.codebook.weight.data[0..<4]), [0, 0, 1, 1], "live codes untouched")
   }
 
+  func testTheUpkeepOfTwoHalvesOfABatchWithSummedUsageEqualsTheWholeBatchs() throws {
+    let settings = CodebookSettings(update: .ema, emaDecay: 0.9, deadCodeThreshold: 0.95)
+    let (whole, z) = try makeQuantizer(settings)
+    let (split, _) = try makeQuantizer(settings)
+    let indices = try whole(z).indices
+    var (rngWhole, rngSplit) = (RandomGenerator(seed: 3), RandomGenerator(seed: 3))
+    XCTAssertEqual(whole.maintainCodebook(encoderOutputs: z, indices: indices, rng: &rngWhole), 1)
+    // Columns 0-1 and 2-3 as two ranks' encoder outputs, [D, 1, 1, 2] each.
+    let halves = try (0..<2).map { half in
+      try Tensor([0, 1].flatMap { c in (0..<2).map { z.data[c * 4 + half * 2 + $0] } }, shape: [2, 1, 1, 2])
+    }
+    let usages = (0..<2).map {
+      split.usage(encoderOutputs: halves[$0], indices: Array(indices[($0 * 2)..<($0 * 2 + 2)]))
+    }
+    let summed = CodebookUsage(
+      counts: zip(usages[0].counts, usages[1].counts).map(+), sums: zip(usages[0].sums, usages[1].sums).map(+))
+    var asked: [Int] = []
+    let restarted = split.maintainCodebook(
+      usage: summed, positions: 4,
+      vectors: { positions in
+        asked += positions
+        return positions.flatMap { p in [z.data[p], z.data[4 + p]] }
+      }, rng: &rngSplit)
+    XCTAssertEqual(restarted, 1)
+    XCTAssertEqual(asked.count, 1, "one vector for the one dead code")
+    XCTAssertEqual(split.codebook.weight.data, whole.codebook.weight.data)
+    XCTAssertEqual(split.statistics, whole.statistics)
+  }
+
   func testKMeansFindsSeparatedClusters() throws {
     var rng = RandomGenerator(seed: 4)
     let centres: [(Float, Float)] = [(-5, -5), (0, 5), (5, -5), (8, 8)]

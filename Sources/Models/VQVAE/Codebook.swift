@@ -69,54 +69,84 @@ public struct CodebookStatistics: Equatable, Sendable {
 /// The EMA's smoothing ε, as in the paper's reference implementation.
 let emaEpsilon: Float = 1e-5
 
+/// What the codebook's upkeep learns from one batch: how many encoder outputs chose each code and, for EMA updates,
+/// their sums. Ranks that share a batch add theirs up before the upkeep.
+public struct CodebookUsage: Equatable, Sendable {
+  /// Assignments per code, `[K]`.
+  public var counts: [Float]
+  /// The encoder outputs summed per code, `[K, D]`; empty unless the codebook learns by EMA.
+  public var sums: [Float]
+
+  public init(counts: [Float], sums: [Float]) { (self.counts, self.sums) = (counts, sums) }
+}
+
 extension VectorQuantizer {
-  /// One training step's upkeep of the codebook, after the step's quantization of `z` (`[D, B, H, W]`, the
-  /// encoder outputs) to `indices`: the moving averages and, for EMA updates, the new codebook; then the restart of
-  /// every code whose usage fell below the threshold, each from a different random encoder output of the batch
-  /// (its statistics reset with it, or the next update would pull it back).
-  /// - Returns: the number of codes restarted.
-  @discardableResult
-  public func maintainCodebook(encoderOutputs z: Tensor, indices: [Int], rng: inout RandomGenerator) -> Int {
-    guard var statistics, settings.tracksUsage else { return 0 }
+  /// The usage of one batch: `z` (`[D, B, H, W]`, the encoder outputs) quantized to `indices`.
+  public func usage(encoderOutputs z: Tensor, indices: [Int]) -> CodebookUsage {
     let (k, d, positions) = (count, dimension, indices.count)
-    let decay = settings.emaDecay
     var counts = [Float](repeating: 0, count: k)
     for code in indices { counts[code] += 1 }
-    for i in 0..<k { statistics.clusterSize[i] = decay * statistics.clusterSize[i] + (1 - decay) * counts[i] }
+    guard settings.update == .ema else { return CodebookUsage(counts: counts, sums: []) }
+    var sums = [Float](repeating: 0, count: k * d)
+    z.data.withUnsafeBufferPointer { values in
+      for (p, code) in indices.enumerated() {
+        for c in 0..<d { sums[code * d + c] += values[c * positions + p] }
+      }
+    }
+    return CodebookUsage(counts: counts, sums: sums)
+  }
+
+  /// One training step's upkeep of the codebook from the batch's encoder outputs `z` and their `indices` (see
+  /// `maintainCodebook(usage:positions:vectors:rng:)`).
+  @discardableResult
+  public func maintainCodebook(encoderOutputs z: Tensor, indices: [Int], rng: inout RandomGenerator) -> Int {
+    let (d, positions) = (dimension, indices.count)
+    return maintainCodebook(
+      usage: usage(encoderOutputs: z, indices: indices), positions: positions,
+      vectors: { picked in picked.flatMap { p in (0..<d).map { z.data[$0 * positions + p] } } }, rng: &rng)
+  }
+
+  /// One training step's upkeep of the codebook, after the step's quantization of a batch of `positions` encoder
+  /// outputs with `usage`: the moving averages and, for EMA updates, the new codebook; then the restart of every code
+  /// whose usage fell below the threshold, each from a different random encoder output of the batch (its statistics
+  /// reset with it, or the next update would pull it back). `vectors` gives the encoder outputs at the batch
+  /// positions asked for, `[n, D]`; it is called only when a code restarts.
+  /// - Returns: the number of codes restarted.
+  @discardableResult
+  public func maintainCodebook(
+    usage: CodebookUsage, positions: Int, vectors: ([Int]) -> [Float], rng: inout RandomGenerator
+  ) -> Int {
+    guard var statistics, settings.tracksUsage else { return 0 }
+    let (k, d) = (count, dimension)
+    let decay = settings.emaDecay
+    for i in 0..<k { statistics.clusterSize[i] = decay * statistics.clusterSize[i] + (1 - decay) * usage.counts[i] }
     if settings.update == .ema {
       // m ← γ m + (1 - γ) Σ z over each code's assignments; e = m / N', N' = (N + ε) / (n + Kε) · n.
-      var sums = [Float](repeating: 0, count: k * d)
-      z.data.withUnsafeBufferPointer { values in
-        for (p, code) in indices.enumerated() {
-          for c in 0..<d { sums[code * d + c] += values[c * positions + p] }
-        }
-      }
-      for i in 0..<(k * d) { statistics.embedSum[i] = decay * statistics.embedSum[i] + (1 - decay) * sums[i] }
+      for i in 0..<(k * d) { statistics.embedSum[i] = decay * statistics.embedSum[i] + (1 - decay) * usage.sums[i] }
       let n = statistics.clusterSize.reduce(0, +)
       for code in 0..<k {
         let smoothed = (statistics.clusterSize[code] + emaEpsilon) / (n + Float(k) * emaEpsilon) * n
         for c in 0..<d { codebook.weight.data[code * d + c] = statistics.embedSum[code * d + c] / smoothed }
       }
     }
-    var restarted = 0
-    if settings.deadCodeThreshold > 0 {
-      let dead = (0..<k).filter { statistics.clusterSize[$0] < settings.deadCodeThreshold }
+    let dead =
+      settings.deadCodeThreshold > 0
+      ? Array((0..<k).filter { statistics.clusterSize[$0] < settings.deadCodeThreshold }.prefix(positions)) : []
+    if !dead.isEmpty {
+      // Distinct positions: a partial Fisher-Yates shuffle of the batch's.
       var candidates = Array(0..<positions)
-      for code in dead.prefix(positions) {
-        let pick = rng.integer(below: candidates.count - restarted) + restarted
-        candidates.swapAt(restarted, pick)
-        let p = candidates[restarted]
+      for i in dead.indices { candidates.swapAt(i, rng.integer(below: positions - i) + i) }
+      let values = vectors(Array(candidates.prefix(dead.count)))
+      for (i, code) in dead.enumerated() {
         for c in 0..<d {
-          let value = z.data[c * positions + p]
-          codebook.weight.data[code * d + c] = value
-          statistics.embedSum[code * d + c] = value
+          codebook.weight.data[code * d + c] = values[i * d + c]
+          statistics.embedSum[code * d + c] = values[i * d + c]
         }
         statistics.clusterSize[code] = 1
-        restarted += 1
       }
     }
     self.statistics = statistics
-    return restarted
+    return dead.count
   }
 
   /// Sets the codebook to the centres of `iterations` rounds of k-means (Lloyd's algorithm) over `vectors`, `[D, N]`

@@ -102,9 +102,14 @@ public final class VectorQuantizer: Module {
 
   /// Perplexity `exp(-Σ p log p)` and the number of distinct codes among `indices`.
   public static func usage(_ indices: [Int], codeCount: Int) -> (perplexity: Float, codesUsed: Int) {
-    var counts = [Int](repeating: 0, count: codeCount)
+    var counts = [Float](repeating: 0, count: codeCount)
     for i in indices { counts[i] += 1 }
-    let total = Double(max(indices.count, 1))
+    return usage(counts: counts)
+  }
+
+  /// Perplexity `exp(-Σ p log p)` and the number of distinct codes of a batch whose codes were chosen `counts` times.
+  public static func usage(counts: [Float]) -> (perplexity: Float, codesUsed: Int) {
+    let total = Double(max(counts.reduce(0, +), 1))
     let entropy = counts.reduce(0.0) { sum, c in
       let p = Double(c) / total
       return sum - p * Foundation.log(p + 1e-10)
