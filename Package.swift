@@ -37,6 +37,8 @@ let package = Package(
     .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
     .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
     .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+    // Open MPI, for training over several processes (`mpirun`); never initialised without it.
+    .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
 
     // The layers, each importing only the ones above it (Tests/PipelineTests/LayeringTests.swift checks this).
     // Tensors, reverse-mode autodiff, ops, layers, optimisers, RNG, safetensors.
@@ -49,9 +51,10 @@ let package = Package(
       name: "DataFiles",
       dependencies: ["TensorEngine", "CPNG", "CZlib", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
       exclude: ["TensorBoard/tensorboard.proto"], swiftSettings: optimised),
-    // Settings, run folders, checkpoints, the training loop and the four stages.
+    // Settings, run folders, checkpoints, the training loop (over MPI's ranks too) and the four stages.
     .target(
-      name: "Pipeline", dependencies: ["Models", "DataFiles", .product(name: "Crypto", package: "swift-crypto")],
+      name: "Pipeline",
+      dependencies: ["Models", "DataFiles", "CMPI", .product(name: "Crypto", package: "swift-crypto")],
       swiftSettings: optimised),
     // What the executables share: option groups, flag spellings, stopping on Ctrl-C.
     .target(name: "CommandSupport", dependencies: ["Pipeline", argumentParser]),

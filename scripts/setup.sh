@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the toolkit needs: OpenBLAS (CBLAS), libpng, zlib, pkg-config and the
-# Fashion-MNIST dataset that the pipeline uses by default. Safe to run again: it installs only what is missing.
+# Installs the Debian packages the toolkit needs: OpenBLAS (CBLAS), libpng, zlib, Open MPI (training over several
+# processes with mpirun), pkg-config and the Fashion-MNIST dataset that the pipeline uses by default. Safe to run again: it installs only what is missing.
 set -euo pipefail
 
-packages=(libopenblas-dev libpng-dev zlib1g-dev pkg-config dataset-fashion-mnist)
+packages=(libopenblas-dev libpng-dev zlib1g-dev libopenmpi-dev openmpi-bin pkg-config dataset-fashion-mnist)
 
 missing=()
 for p in "${packages[@]}"; do

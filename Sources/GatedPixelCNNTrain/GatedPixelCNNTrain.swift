@@ -28,6 +28,9 @@ struct GatedPixelCNNTrain: ParsableCommand {
 
   func run() throws {
     BLASCore.selectBestCore()
-    try train(PriorTrainer(configFile: options.config, overrides: settings.overrides, resume: options.resume))
+    try train { group in
+      try PriorTrainer(
+        configFile: options.config, overrides: settings.overrides, resume: options.resume, group: group)
+    }
   }
 }

@@ -25,14 +25,19 @@ struct VQVAETrain: ParsableCommand {
 
   func run() throws {
     BLASCore.selectBestCore()
-    var overrides = settings.overrides
-    if download.download && options.resume == nil {
-      let configuration = try TrainingConfiguration.resolve(configFile: options.config, overrides: overrides)
-      let dir = try download.mirrors.downloader.ensure(configuration.dataset, dataDir: configuration.dataDir)
-      if dir != configuration.dataDir ?? configuration.dataset.defaultDataDirectory {
-        overrides.append(("data_dir", .string(dir)))
+    try train { group in
+      var overrides = settings.overrides
+      if download.download && options.resume == nil {
+        let configuration = try TrainingConfiguration.resolve(configFile: options.config, overrides: overrides)
+        // Under mpirun the leader downloads; the other ranks then find the files in place.
+        if !group.isLeader { _ = group.any(false) }
+        let dir = try download.mirrors.downloader.ensure(configuration.dataset, dataDir: configuration.dataDir)
+        if group.isLeader { _ = group.any(false) }
+        if dir != configuration.dataDir ?? configuration.dataset.defaultDataDirectory {
+          overrides.append(("data_dir", .string(dir)))
+        }
       }
+      return try Trainer(configFile: options.config, overrides: overrides, resume: options.resume, group: group)
     }
-    try train(Trainer(configFile: options.config, overrides: overrides, resume: options.resume))
   }
 }

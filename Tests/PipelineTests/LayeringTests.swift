@@ -10,7 +10,7 @@ final class LayeringTests: XCTestCase {
     "TensorEngine": ["CBLAS"],
     "Models": ["TensorEngine"],
     "DataFiles": ["TensorEngine", "CPNG", "CZlib", "SwiftProtobuf"],
-    "Pipeline": ["TensorEngine", "Models", "DataFiles", "Crypto"],
+    "Pipeline": ["TensorEngine", "Models", "DataFiles", "CMPI", "Crypto"],
     "CommandSupport": ["TensorEngine", "Models", "DataFiles", "Pipeline", "ArgumentParser"],
     "VQVAETrain": executable,
     "ExtractLatents": executable,

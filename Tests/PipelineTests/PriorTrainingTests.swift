@@ -171,7 +171,7 @@ final class PriorTrainingTests: XCTestCase {
       ("eval_every", .integer(10)), ("learning_rate", .number(0.05)), ("save_every", .integer(10)),
     ])
     try TrainingTestSupport.complete(trainer)
-    let tests = trainer.loop.metrics.records.filter { $0.split == "test" }
+    let tests = try XCTUnwrap(trainer.loop.metrics).records.filter { $0.split == "test" }
     XCTAssertEqual(tests.count, 9)
     let best = try XCTUnwrap(tests.min { $0.loss < $1.loss })
     let file = try PriorCheckpoint(contentsOf: trainer.folder.bestCheckpointPath)

@@ -11,13 +11,23 @@ public final class CommandRunner: @unchecked Sendable {
   private var collected = Data()
   private let lock = NSLock()
 
-  /// Starts `command` with `arguments` in `directory`; its stdout and stderr are collected together.
-  public init(_ command: String, _ arguments: [String], in directory: String? = nil) throws {
+  /// Starts `command` with `arguments` in `directory`, with `environment` added to the tests'; its stdout and
+  /// stderr are collected together. With `ranks`, `mpirun` starts that many copies of it on this machine.
+  public init(
+    _ command: String, _ arguments: [String], in directory: String? = nil, environment added: [String: String] = [:],
+    ranks: Int? = nil
+  ) throws {
     let build = (CommandLine.arguments[0] as NSString).deletingLastPathComponent
-    process.executableURL = URL(fileURLWithPath: (build as NSString).appendingPathComponent(command))
-    process.arguments = arguments
+    let executable = (build as NSString).appendingPathComponent(command)
+    if let ranks {
+      process.executableURL = URL(fileURLWithPath: Self.mpirun)
+      process.arguments = ["--allow-run-as-root", "--oversubscribe", "-np", "\(ranks)", executable] + arguments
+    } else {
+      process.executableURL = URL(fileURLWithPath: executable)
+      process.arguments = arguments
+    }
     if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-    var environment = ProcessInfo.processInfo.environment
+    var environment = ProcessInfo.processInfo.environment.merging(added) { $1 }
     // The crash reporter would add its own lines (and time) to a failure.
     environment["SWIFT_BACKTRACE"] = "enable=no"
     process.environment = environment
@@ -63,11 +73,15 @@ public final class CommandRunner: @unchecked Sendable {
     return process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
   }
 
-  /// Runs `command` to its end: its exit status and output.
-  public static func run(_ command: String, _ arguments: [String], in directory: String? = nil) throws -> (
-    status: Int32, output: String
-  ) {
-    let runner = try CommandRunner(command, arguments, in: directory)
+  /// Open MPI's launcher, from Debian's `openmpi-bin` (scripts/setup.sh installs it).
+  public static let mpirun = "/usr/bin/mpirun"
+
+  /// Runs `command` to its end (see `init`): its exit status and output.
+  public static func run(
+    _ command: String, _ arguments: [String], in directory: String? = nil, environment: [String: String] = [:],
+    ranks: Int? = nil
+  ) throws -> (status: Int32, output: String) {
+    let runner = try CommandRunner(command, arguments, in: directory, environment: environment, ranks: ranks)
     let status = runner.finish()
     return (status, runner.text)
   }

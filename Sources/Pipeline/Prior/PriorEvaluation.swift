@@ -62,28 +62,33 @@ public struct PriorEvaluation: Sendable {
   /// The negative log-likelihood in bits per latent (log2 K for a uniform guess).
   public var bitsPerLatent: Double { loss / log(2) }
 
-  /// Evaluates `model` on `split` (its first `maxBatches` batches, or all of it).
+  /// Evaluates `model` on `split` (its first `maxBatches` batches, or all of it); the ranks of `group` take every
+  /// `group.size`-th batch each and add up their sums.
   /// - Throws: `TensorError` if the grids or labels do not fit the model.
   public init(
-    model: any Prior, split: LatentSplit, height: Int, width: Int, maxBatches: Int? = nil
+    model: any Prior, split: LatentSplit, height: Int, width: Int, maxBatches: Int? = nil,
+    group: ProcessGroup = .single
   ) throws {
     let size = height * width
     // A batch holds at least one grid, so more batches than grids change nothing (and cannot overflow).
     let count = min(split.count, Self.batchSize * min(maxBatches ?? split.count, split.count))
-    var (lossSum, correct) = (0.0, 0)
+    // The loss sum and the hits.
+    var sums = [0.0, 0.0]
     try withoutGrad {
-      for start in stride(from: 0, to: count, by: Self.batchSize) {
+      for (batch, start) in stride(from: 0, to: count, by: Self.batchSize).enumerated()
+      where batch % group.size == group.rank {
         let n = min(Self.batchSize, count - start)
         let indices = Array(split.indices[(start * size)..<((start + n) * size)])
         let labels = split.labels.isEmpty ? nil : Array(split.labels[start..<(start + n)])
         let (loss, logits) = try model.loss(indices, batch: n, height: height, width: width, labels: labels)
-        lossSum += Double(loss.scalarValue) * Double(n * size)
-        correct += topOneHits(channelMajorLogits: logits, targets: indices)
+        sums[0] += Double(loss.scalarValue) * Double(n * size)
+        sums[1] += Double(topOneHits(channelMajorLogits: logits, targets: indices))
       }
     }
+    group.sum(&sums)
     grids = count
-    loss = lossSum / Double(count * size)
-    accuracy = Double(correct) / Double(count * size)
+    loss = sums[0] / Double(count * size)
+    accuracy = sums[1] / Double(count * size)
   }
 
   /// The evaluation as a `metrics.jsonl` line of the test split.

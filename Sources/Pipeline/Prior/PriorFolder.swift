@@ -30,20 +30,22 @@ public struct PriorFolder: OutputFolder {
   }
 
   /// Opens an existing prior to resume it (see `OutputFolder.reopen`): a prior folder, a run folder holding
-  /// `prior/`, or one of its checkpoint files.
+  /// `prior/`, or one of its checkpoint files; without `reopening`, as the ranks beside the leader do, it is only read.
   /// - Returns: the folder and its latest checkpoint (the one with the most updates), or nil when the prior stopped
   ///   before its first checkpoint and starts again from its `config.json`.
   /// - Throws: `TrainingError` if there is no prior there, or another process holds it.
-  public static func open(resuming target: String) throws -> (folder: PriorFolder, checkpoint: PriorCheckpoint?) {
+  public static func open(
+    resuming target: String, reopening: Bool = true
+  ) throws -> (folder: PriorFolder, checkpoint: PriorCheckpoint?) {
     if target.hasSuffix(".safetensors") {
       let folder = PriorFolder(path: folderPath(ofCheckpoint: target))
-      try folder.reopen()
+      if reopening { try folder.reopen() }
       return (folder, try PriorCheckpoint(contentsOf: target))
     }
     guard let folder = named(target) else {
       throw TrainingError("--resume \(target): not a prior folder (no config.json there or in its prior/)")
     }
-    try folder.reopen()
+    if reopening { try folder.reopen() }
     return (folder, try folder.latestCheckpoint().map { try PriorCheckpoint(state: $0) })
   }
 

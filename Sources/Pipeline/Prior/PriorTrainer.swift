@@ -53,8 +53,10 @@ public final class PriorTrainer: TrainingStage {
   private var sampler: BatchSampler
   /// The configuration with the LATENT_BLOCK's facts, as one JSON line, stored in every checkpoint.
   public let configurationJSON: String
-  /// One batch's rows, grids and labels, reused by every update.
+  /// One batch's rows (the whole batch's), this rank's grids and labels, reused by every update.
   private var rows: [Int]
+  /// This rank's grids of each batch.
+  private let share: Range<Int>
   private var indices: [Int]
   private var labels: [Int]
   private var interval = (updates: 0, loss: 0.0, hits: 0, seconds: 0.0)
@@ -72,10 +74,10 @@ public final class PriorTrainer: TrainingStage {
   /// - Throws: `TrainingError` or `FileError` naming the flag, key, file or folder at fault. Nothing is written
   ///   before all checks have passed.
   public convenience init(
-    configFile: String?, overrides: [(String, ConfigValue)], resume: String? = nil
+    configFile: String?, overrides: [(String, ConfigValue)], resume: String? = nil, group: ProcessGroup = .single
   ) throws {
     if let resume {
-      let (folder, checkpoint) = try PriorFolder.open(resuming: resume)
+      let (folder, checkpoint) = try PriorFolder.open(resuming: resume, reopening: group.isLeader)
       let base: PriorTrainingConfiguration
       if let checkpoint {
         guard let settings = checkpoint.settings else {
@@ -100,7 +102,7 @@ public final class PriorTrainer: TrainingStage {
       configuration.latents = latentsPath
       try self.init(
         configuration: configuration, latents: block, latentsPath: latentsPath, folder: folder,
-        resumingFrom: checkpoint)
+        resumingFrom: checkpoint, group: group)
       restarted = checkpoint == nil
       return
     }
@@ -111,7 +113,9 @@ public final class PriorTrainer: TrainingStage {
       ?? ((latentsPath as NSString).deletingLastPathComponent as NSString).appendingPathComponent("prior")
     (configuration.latents, configuration.outputDir) = (latentsPath, outputPath)
     try Self.checkFeasible(configuration, block)
-    try self.init(configuration: configuration, latents: block, latentsPath: latentsPath, folder: .create(outputPath))
+    try self.init(
+      configuration: configuration, latents: block, latentsPath: latentsPath,
+      folder: group.isLeader ? .create(outputPath) : PriorFolder(path: outputPath), group: group)
   }
 
   /// The prior that `configuration` trains on `latents`: K from the latents, classes when they have labels and
@@ -148,13 +152,13 @@ public final class PriorTrainer: TrainingStage {
   }
 
   /// Sets up a run on a loaded LATENT_BLOCK in an existing folder: a fresh model from the configuration's seed, or
-  /// the state of `checkpoint`. Writes `config.json` and opens `metrics.jsonl` (keeping the lines up to the
-  /// checkpoint).
+  /// the state of `checkpoint`. The leader of `group` writes `config.json` and opens `metrics.jsonl` (keeping the
+  /// lines up to the checkpoint).
   /// - Throws: `TrainingError` if the checkpoint was trained with another architecture or on other latents, has
   ///   already reached the run's updates, or a file cannot be written.
   public init(
     configuration: PriorTrainingConfiguration, latents: LatentBlock, latentsPath: String, folder: PriorFolder,
-    resumingFrom checkpoint: PriorCheckpoint? = nil
+    resumingFrom checkpoint: PriorCheckpoint? = nil, group: ProcessGroup = .single
   ) throws {
     try Self.checkFeasible(configuration, latents)
     let architecture = Self.architecture(configuration, latents)
@@ -201,16 +205,17 @@ public final class PriorTrainer: TrainingStage {
         "vqvae_checkpoint": latents.checkpoint.map { .string($0) } ?? .null, "optimizer": .string("Adam"),
       ]) { $1 })
     configurationJSON = recorded.jsonText
-    try JSONFile.write(recorded, to: folder.configPath)
+    if group.isLeader { try JSONFile.write(recorded, to: folder.configPath) }
     loop = try TrainingLoop(
       schedule: TrainingSchedule(
         updates: totalUpdates, logInterval: configuration.logInterval, evalEvery: configuration.evalEvery,
         evalBatches: configuration.evalBatches, saveEvery: configuration.saveEvery,
         tensorBoard: configuration.tensorBoard),
-      folder: folder, resumeCommand: "gated-pixelcnn", resumed: checkpoint?.state)
+      folder: folder, resumeCommand: "gated-pixelcnn", resumed: checkpoint?.state, group: group)
+    share = group.share(of: configuration.batchSize)
     rows = [Int](repeating: 0, count: configuration.batchSize)
-    indices = [Int](repeating: 0, count: configuration.batchSize * latents.gridSize)
-    labels = [Int](repeating: 0, count: configuration.batchSize)
+    indices = [Int](repeating: 0, count: share.count * latents.gridSize)
+    labels = [Int](repeating: 0, count: share.count)
     (self.configuration, self.latents, self.latentsPath, self.folder) = (configuration, latents, latentsPath, folder)
   }
 
@@ -244,26 +249,35 @@ public final class PriorTrainer: TrainingStage {
 
   public var module: Module { model }
 
+  public var batchSize: Int { configuration.batchSize }
+
   public func prepare() throws {}
 
   public func loss() throws -> Tensor {
     let (size, train) = (latents.gridSize, latents.train)
     sampler.next(into: &rows)
-    for (slot, row) in rows.enumerated() {
+    for (slot, row) in rows[share].enumerated() {
       for p in 0..<size { indices[slot * size + p] = train.indices[row * size + p] }
       if !train.labels.isEmpty { labels[slot] = train.labels[row] }
     }
     let (loss, logits) = try model.loss(
-      indices, batch: rows.count, height: latents.height, width: latents.width,
+      indices, batch: share.count, height: latents.height, width: latents.width,
       labels: model.classes > 0 ? labels : nil)
     lastLogits = logits
     return loss
   }
 
-  public func finishStep(loss: Tensor, seconds: Double) {
+  /// The positions whose most likely code is the target.
+  public func stepSums() -> [Float] {
+    [Float(lastLogits.map { topOneHits(channelMajorLogits: $0, targets: indices) } ?? 0)]
+  }
+
+  public var stepSumsCount: Int { 1 }
+
+  public func finishStep(loss: Float, sums: [Float], seconds: Double) {
     interval.updates += 1
-    interval.loss += Double(loss.scalarValue)
-    if let lastLogits { interval.hits += topOneHits(channelMajorLogits: lastLogits, targets: indices) }
+    interval.loss += Double(loss)
+    interval.hits += Int(sums[0])
     interval.seconds += seconds
     lastLogits = nil
   }
@@ -273,7 +287,7 @@ public final class PriorTrainer: TrainingStage {
     let updates = Double(max(interval.updates, 1))
     return PriorMetricsRecord(
       split: "train", update: update, epoch: sampler.epoch, loss: interval.loss / updates,
-      accuracy: Double(interval.hits) / (updates * Double(indices.count)),
+      accuracy: Double(interval.hits) / (updates * Double(configuration.batchSize * latents.gridSize)),
       updatesPerSecond: Double(interval.updates) / interval.seconds)
   }
 
@@ -285,7 +299,8 @@ public final class PriorTrainer: TrainingStage {
     record: PriorMetricsRecord, loss: Double, message: String
   ) {
     let evaluation = try PriorEvaluation(
-      model: model, split: latents.test, height: latents.height, width: latents.width, maxBatches: maxBatches)
+      model: model, split: latents.test, height: latents.height, width: latents.width, maxBatches: maxBatches,
+      group: loop.group)
     lastEvaluation = evaluation
     let message = String(
       format: "test @ %d: %.4f bits/latent (%.1f bits/image, uniform %.2f)  accuracy %.3f  (%d grids)", update,

@@ -21,30 +21,37 @@ public struct Evaluation: Sendable {
   /// less peak RSS for the default model).
   public static let defaultBatchSize = 64
 
-  /// Runs `model` over `dataset` in batches of `batchSize`, stopping after `maxBatches` batches if given.
+  /// Runs `model` over `dataset` in batches of `batchSize`, stopping after `maxBatches` batches if given; the ranks
+  /// of `group` take every `group.size`-th batch each and add up their sums.
   /// - Parameter dataVariance: the training images' pixel variance, the MSE's normaliser.
   /// - Throws: `TensorError` if the images do not fit the model.
   public init(
-    model: VQVAE, dataset: ImageDataset, dataVariance: Double, batchSize: Int = defaultBatchSize, maxBatches: Int? = nil
+    model: VQVAE, dataset: ImageDataset, dataVariance: Double, batchSize: Int = defaultBatchSize,
+    maxBatches: Int? = nil,
+    group: ProcessGroup = .single
   ) throws {
     // A batch holds at least one image, so more batches than images change nothing (and cannot overflow).
     let count = min(dataset.count, batchSize * min(maxBatches ?? dataset.count, dataset.count))
-    var codeCounts = [Int](repeating: 0, count: model.configuration.embeddings)
-    var (lossSum, errorSum) = (0.0, 0.0)
+    let k = model.configuration.embeddings
+    // The loss and error sums, then the code counts: one all-reduce for the pass.
+    var sums = [Double](repeating: 0, count: 2 + k)
     try withoutGrad {
-      for start in stride(from: 0, to: count, by: batchSize) {
+      for (batch, start) in stride(from: 0, to: count, by: batchSize).enumerated()
+      where batch % group.size == group.rank {
         let indices = Array(start..<min(start + batchSize, count))
         let images = try Tensor(
           dataset.batch(indices: indices), shape: [indices.count, dataset.channels, dataset.height, dataset.width])
         let (total, reconstructionError, _, quantization) = try model.loss(images, dataVariance: Float(dataVariance))
-        lossSum += Double(total.scalarValue) * Double(indices.count)
-        errorSum += Double(reconstructionError.scalarValue) * Double(indices.count)
-        for code in quantization.indices { codeCounts[code] += 1 }
+        sums[0] += Double(total.scalarValue) * Double(indices.count)
+        sums[1] += Double(reconstructionError.scalarValue) * Double(indices.count)
+        for code in quantization.indices { sums[2 + code] += 1 }
       }
     }
+    group.sum(&sums)
+    let codeCounts = sums[2...].map { Int($0) }
     images = count
-    loss = lossSum / Double(count)
-    normalizedMSE = errorSum / Double(count)
+    loss = sums[0] / Double(count)
+    normalizedMSE = sums[1] / Double(count)
     psnr = 10 * log10(4 / (normalizedMSE * dataVariance))
     let positions = Double(codeCounts.reduce(0, +))
     let entropy = codeCounts.reduce(0.0) { sum, n in

@@ -194,21 +194,24 @@ public struct RunFolder: OutputFolder {
     return (folder, path)
   }
 
-  /// Opens an existing run (a run folder, or one of its checkpoint files) to resume it (see `reopen`).
+  /// Opens an existing run (a run folder, or one of its checkpoint files) to resume it (see `reopen`; without
+  /// `reopening`, as the ranks beside the leader do, it is only read).
   /// - Returns: the folder and its latest checkpoint (the one with the most updates), or nil when the run stopped
   ///   before its first checkpoint and starts again from its `config.json`.
   /// - Throws: `TrainingError` if there is no run there, or another process holds it.
-  public static func open(resuming target: String) throws -> (folder: RunFolder, checkpoint: TrainingCheckpoint?) {
+  public static func open(
+    resuming target: String, reopening: Bool = true
+  ) throws -> (folder: RunFolder, checkpoint: TrainingCheckpoint?) {
     if target.hasSuffix(".safetensors") {
       let folder = RunFolder(path: folderPath(ofCheckpoint: target))
-      try folder.reopen()
+      if reopening { try folder.reopen() }
       return (folder, try TrainingCheckpoint(contentsOf: target))
     }
     let folder = RunFolder(path: target)
     guard FileManager.default.fileExists(atPath: folder.configPath) else {
       throw TrainingError("--resume \(target): not a run folder (no config.json there)")
     }
-    try folder.reopen()
+    if reopening { try folder.reopen() }
     return (folder, try folder.latestCheckpoint().map { try TrainingCheckpoint(state: $0) })
   }
 

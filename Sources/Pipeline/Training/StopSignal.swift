@@ -7,6 +7,8 @@ import Foundation
 public enum StopSignal {
   // Written by the signal handler, read by the training loop: a plain word, as a C `sig_atomic_t` would be.
   nonisolated(unsafe) private static var received: Int32 = 0
+  /// Whether the handler keeps its notice to itself (the ranks beside an MPI job's leader, which alone prints).
+  nonisolated(unsafe) public static var quiet = false
 
   /// Installs the handler for SIGINT and SIGTERM.
   public static func install() {
@@ -15,6 +17,7 @@ public enum StopSignal {
         _ = signal(SIGINT, SIG_IGN)
         _ = signal(SIGTERM, SIG_IGN)
         StopSignal.received = number
+        guard !StopSignal.quiet else { return }
         // write(2) is async-signal-safe; the text is a constant.
         let notice: StaticString = "\nstopping after this update: saving a checkpoint (further Ctrl-C is ignored)\n"
         _ = write(2, notice.utf8Start, notice.utf8CodeUnitCount)

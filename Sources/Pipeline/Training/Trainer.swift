@@ -66,21 +66,30 @@ public final class Trainer: TrainingStage {
   private var lastEvaluation: Evaluation?
   /// The configuration and data facts as one JSON line, stored in every checkpoint.
   public let configurationJSON: String
-  /// One input tensor and index buffer for the whole run; each batch is written into them in place.
+  /// One input tensor (this rank's share of a batch) and index buffer (the whole batch's) for the whole run; each
+  /// batch is written into them in place.
   private let input: Tensor
   private var indices: [Int]
+  /// This rank's images of each batch.
+  private let share: Range<Int>
   private var interval: IntervalAverages
   /// The last step's quantization, for the codebook's upkeep.
   private var lastQuantization: Quantization?
   private var lastReconstructionError: Float = 0
+  /// The lengths of `stepSums`' parts: the reconstruction error, the code counts, the EMA sums.
+  private var codebookUsageSize: (counts: Int, sums: Int) {
+    let k = configuration.model.embeddings
+    return (k, configuration.codebook.update == .ema ? k * configuration.model.embeddingDim : 0)
+  }
 
   /// Sets up a run as `vqvae-train` does: the configuration from defaults, `configFile` and `overrides` (the flags),
   /// then the data, then a new run folder; or, with `resume` (a run folder or checkpoint file), the run's latest
-  /// checkpoint with its configuration as the base that `configFile` and `overrides` change.
+  /// checkpoint with its configuration as the base that `configFile` and `overrides` change. On `group`'s ranks
+  /// other than the leader, nothing is created or written.
   /// - Throws: `TrainingError` for bad settings, folders and checkpoints (naming the flag, key or file), and
   ///   `FileError` for missing or broken data. Nothing is written before all checks have passed.
   public convenience init(
-    configFile: String?, overrides: [(String, ConfigValue)], resume: String? = nil
+    configFile: String?, overrides: [(String, ConfigValue)], resume: String? = nil, group: ProcessGroup = .single
   ) throws {
     guard let resume else {
       var configuration = try TrainingConfiguration.resolve(configFile: configFile, overrides: overrides)
@@ -89,10 +98,13 @@ public final class Trainer: TrainingStage {
       try Self.checkFeasible(configuration, data)
       let path = configuration.outputDir ?? RunFolder.defaultPath(dataset: configuration.dataset)
       configuration.outputDir = path
-      try self.init(configuration: configuration, data: data, folder: try RunFolder.create(path))
+      try self.init(
+        configuration: configuration, data: data,
+        folder: group.isLeader ? try RunFolder.create(path) : RunFolder(path: path),
+        group: group)
       return
     }
-    let (folder, checkpoint) = try RunFolder.open(resuming: resume)
+    let (folder, checkpoint) = try RunFolder.open(resuming: resume, reopening: group.isLeader)
     // A run stopped before its first checkpoint starts again from the settings it recorded.
     let base =
       try checkpoint?.configuration ?? TrainingConfiguration.resolve(configFile: folder.configPath, overrides: [])
@@ -104,17 +116,18 @@ public final class Trainer: TrainingStage {
     }
     configuration.outputDir = folder.path  // the folder may have moved since the run started
     let data = try TrainingData.load(configuration)
-    try self.init(configuration: configuration, data: data, folder: folder, resumingFrom: checkpoint)
+    try self.init(configuration: configuration, data: data, folder: folder, resumingFrom: checkpoint, group: group)
     restarted = checkpoint == nil
   }
 
   /// Sets up a run on given data in an existing folder: a fresh model from the configuration's seed, or the state of
-  /// `checkpoint`. Writes `config.json` and opens `metrics.jsonl` (keeping the lines up to the checkpoint).
+  /// `checkpoint`. The leader of `group` writes `config.json` and opens `metrics.jsonl` (keeping the lines up to the
+  /// checkpoint).
   /// - Throws: `TrainingError` if the checkpoint was trained with another architecture, on other data, or has
   ///   already reached `n_updates`.
   public init(
     configuration: TrainingConfiguration, data: TrainingData, folder: RunFolder,
-    resumingFrom checkpoint: TrainingCheckpoint? = nil
+    resumingFrom checkpoint: TrainingCheckpoint? = nil, group: ProcessGroup = .single
   ) throws {
     var configuration = configuration
     configuration.model.inChannels = data.train.channels
@@ -155,15 +168,16 @@ public final class Trainer: TrainingStage {
     let recorded = ConfigValue.object(
       configuration.recorded.merging(data.recorded(downsamples: configuration.model.downsamples)) { $1 })
     configurationJSON = recorded.jsonText
-    try JSONFile.write(recorded, to: folder.configPath)
+    if group.isLeader { try JSONFile.write(recorded, to: folder.configPath) }
     loop = try TrainingLoop(
       schedule: TrainingSchedule(
         updates: configuration.updates, logInterval: configuration.logInterval, evalEvery: configuration.evalEvery,
         evalBatches: configuration.evalBatches, saveEvery: configuration.saveEvery,
         tensorBoard: configuration.tensorBoard),
-      folder: folder, resumeCommand: "vqvae-train", resumed: checkpoint?.state)
+      folder: folder, resumeCommand: "vqvae-train", resumed: checkpoint?.state, group: group)
     sample = ReconstructionSample(test: data.test)
-    input = Tensor(zeros: [configuration.batchSize, data.train.channels, data.train.height, data.train.width])
+    share = group.share(of: configuration.batchSize)
+    input = Tensor(zeros: [share.count, data.train.channels, data.train.height, data.train.width])
     indices = [Int](repeating: 0, count: configuration.batchSize)
     interval = IntervalAverages(codes: configuration.model.embeddings)
     (self.configuration, self.data, self.folder) = (configuration, data, folder)
@@ -204,6 +218,8 @@ public final class Trainer: TrainingStage {
 
   public var module: Module { model }
 
+  public var batchSize: Int { configuration.batchSize }
+
   public func prepare() throws {
     if configuration.codebook.initialization == .kmeans { try initializeCodebookByKMeans() }
   }
@@ -211,19 +227,46 @@ public final class Trainer: TrainingStage {
   public func loss() throws -> Tensor {
     sampler.next(into: &indices)
     let train = data.train
-    input.data.withUnsafeMutableBufferPointer { train.fillBatch(indices: indices, into: $0) }
+    input.data.withUnsafeMutableBufferPointer { train.fillBatch(indices: Array(indices[share]), into: $0) }
     let (loss, reconstructionError, _, quantization) = try model.loss(input, dataVariance: Float(data.variance))
     (lastQuantization, lastReconstructionError) = (quantization, reconstructionError.scalarValue)
     return loss
   }
 
-  public func finishStep(loss: Tensor, seconds: Double) {
+  /// The reconstruction error (weighted by this rank's share of the batch), then the codebook's usage: code counts
+  /// and, for EMA updates, the encoder outputs' sums per code.
+  public func stepSums() -> [Float] {
+    guard let quantization = lastQuantization else { return [] }
+    let usage = model.quantizer.usage(encoderOutputs: quantization.encoderOutputs, indices: quantization.indices)
+    let weight = Float(share.count) / Float(configuration.batchSize)
+    return [lastReconstructionError * weight] + usage.counts + usage.sums
+  }
+
+  public var stepSumsCount: Int { 1 + codebookUsageSize.counts + codebookUsageSize.sums }
+
+  public func finishStep(loss: Float, sums: [Float], seconds: Double) {
     guard let quantization = lastQuantization else { return }
+    let (k, ema) = codebookUsageSize
+    let usage = CodebookUsage(counts: Array(sums[1..<(1 + k)]), sums: Array(sums[(1 + k)..<(1 + k + ema)]))
+    let z = quantization.encoderOutputs
+    let (d, local) = (configuration.model.embeddingDim, quantization.indices.count)
+    let perImage = local / max(share.count, 1)
+    // Batch positions of this rank's images start at its first image's.
+    let first = share.lowerBound * perImage
     let restarted = model.quantizer.maintainCodebook(
-      encoderOutputs: quantization.encoderOutputs, indices: quantization.indices, rng: &codebookRNG)
+      usage: usage, positions: perImage * configuration.batchSize,
+      vectors: { positions in
+        var values = [Float](repeating: 0, count: positions.count * d)
+        for (i, p) in positions.enumerated() where (first..<(first + local)).contains(p) {
+          for c in 0..<d { values[i * d + c] = z.data[c * local + p - first] }
+        }
+        loop.group.sum(&values)
+        return values
+      }, rng: &codebookRNG)
+    let (perplexity, _) = VectorQuantizer.usage(counts: usage.counts)
     interval.add(
-      loss: loss.scalarValue, reconstructionError: lastReconstructionError, perplexity: quantization.perplexity,
-      codes: quantization.indices, restarted: restarted, seconds: seconds)
+      loss: loss, reconstructionError: sums[0], perplexity: perplexity, counts: usage.counts, restarted: restarted,
+      seconds: seconds)
     lastQuantization = nil
   }
 
@@ -236,7 +279,7 @@ public final class Trainer: TrainingStage {
 
   public func evaluate(update: Int, maxBatches: Int?) throws -> (record: MetricsRecord, loss: Double, message: String) {
     let evaluation = try Evaluation(
-      model: model, dataset: data.test, dataVariance: data.variance, maxBatches: maxBatches)
+      model: model, dataset: data.test, dataVariance: data.variance, maxBatches: maxBatches, group: loop.group)
     lastEvaluation = evaluation
     let message = String(
       format: "test @ %d: loss %.4f  normalised MSE %.4f  PSNR %.2f dB  codes used %d/%d  perplexity %.1f",
@@ -344,13 +387,13 @@ private struct IntervalAverages {
   init(codes: Int) { used = [Bool](repeating: false, count: codes) }
 
   mutating func add(
-    loss: Float, reconstructionError: Float, perplexity: Float, codes: [Int], restarted: Int, seconds: Double
+    loss: Float, reconstructionError: Float, perplexity: Float, counts: [Float], restarted: Int, seconds: Double
   ) {
     updates += 1
     self.loss += Double(loss)
     self.reconstructionError += Double(reconstructionError)
     self.perplexity += Double(perplexity)
-    for code in codes { used[code] = true }
+    for (code, count) in counts.enumerated() where count > 0 { used[code] = true }
     self.restarted += restarted
     self.seconds += seconds
   }

@@ -6,6 +6,8 @@ public enum TrainingOutcome<Summary: Sendable>: Sendable {
   case completed(Summary)
   /// Stopped on request at `update`; `checkpoint` holds that state.
   case interrupted(update: Int, checkpoint: String?)
+  /// All updates are done on a rank other than the leader, which wrote the run's files.
+  case joined(update: Int)
 }
 
 /// When the loop logs, evaluates and saves.
@@ -26,7 +28,8 @@ public struct TrainingSchedule: Sendable {
 
 /// A model being trained, as `TrainingLoop` sees it: the VQ-VAE's `Trainer` and the prior's `PriorTrainer`. The
 /// stage owns the model, its optimiser, the data order and the pictures; the loop owns the update count, the
-/// schedule, the metrics, the checkpoints and the stop signal.
+/// schedule, the metrics, the checkpoints, the stop signal and the exchange between the ranks of its group (every
+/// rank runs the stage on its share of each batch; only the leader's writes files).
 public protocol TrainingStage: AnyObject {
   /// One line of the stage's `metrics.jsonl`.
   associatedtype Record: MetricsLine
@@ -43,25 +46,35 @@ public protocol TrainingStage: AnyObject {
   var module: Module { get }
   /// Its optimiser.
   var optimizer: Adam { get }
-  /// Before the first update of a fresh run (a k-means codebook start, say).
+  /// Images (or grids) per update, over all ranks.
+  var batchSize: Int { get }
+  /// Before the first update of a fresh run (a k-means codebook start, say); every rank runs it alike.
   func prepare() throws
-  /// Draws the next batch and returns its loss, with gradients recorded.
+  /// Draws the next batch and returns the mean loss of this rank's share of it (`loop.group.share(of:)`), with
+  /// gradients recorded.
   func loss() throws -> Tensor
-  /// After the optimiser's step: upkeep (the codebook's) and the interval's running sums.
-  func finishStep(loss: Tensor, seconds: Double)
+  /// The step's figures that the ranks add up beside the gradients (code counts, hits), means weighted by the
+  /// rank's share of the batch.
+  func stepSums() -> [Float]
+  /// How many figures `stepSums` gives.
+  var stepSumsCount: Int { get }
+  /// After the optimiser's step, with the batch's mean `loss` and `sums` over all ranks: upkeep (the codebook's)
+  /// and the interval's running sums.
+  func finishStep(loss: Float, sums: [Float], seconds: Double)
   /// The running interval as a training line at `update` (and, with `reset`, a fresh interval after it).
   func intervalRecord(update: Int, reset: Bool) -> Record
   /// The progress line of a training line.
   func progressLine(_ record: Record) -> String
-  /// Evaluates the test split: its metrics line, the loss that picks the best checkpoint, and a message.
+  /// Evaluates the test split, the ranks sharing its batches: its metrics line, the loss that picks the best
+  /// checkpoint, and a message.
   func evaluate(update: Int, maxBatches: Int?) throws -> (record: Record, loss: Double, message: String)
-  /// Redraws the pictures after an evaluation (reconstructions, loss curves).
+  /// Redraws the pictures after an evaluation (reconstructions, loss curves); the leader's alone.
   func drawPictures(update: Int, records: [Record]) throws
   /// The run's settings as one JSON object (`config.json`), which TensorBoard shows as text.
   var configurationJSON: String { get }
   /// The whole training state as a checkpoint file.
   func checkpoint(update: Int, wallSeconds: Double) -> SafeTensors
-  /// After the final checkpoint: `summary.json` and the stage's closing pictures.
+  /// After the final checkpoint: `summary.json` and the stage's closing pictures; the leader's alone.
   func finish(
     update: Int, wallSeconds: Double, test: Record, records: [Record], checkpointPath: String
   ) throws -> Summary
@@ -80,6 +93,11 @@ extension TrainingStage {
     set { loop.reporter = newValue }
   }
 
+  /// Bytes each rank all-reduces per update: the gradients, the loss and `stepSums`.
+  public var bytesExchangedPerUpdate: Int {
+    4 * GradientExchange.floatsPerUpdate(parameters: optimizer.parameters, sums: stepSumsCount)
+  }
+
   /// Trains to the end of the schedule (see `TrainingLoop.run`).
   public func run(stopRequested: () -> Bool = { false }) throws -> TrainingOutcome<Summary> {
     try loop.run(self, stopRequested: stopRequested)
@@ -93,10 +111,13 @@ public final class TrainingLoop<Record: MetricsLine> {
   public private(set) var update: Int
   /// Where to show progress; nil trains silently.
   public var reporter: ProgressReporter?
-  /// `metrics.jsonl`.
-  public let metrics: MetricsLog<Record>
-  /// The TensorBoard event file (`tb/`), unless the run turned it off.
+  /// The processes training the model together; `ProcessGroup.single` for this one alone.
+  public let group: ProcessGroup
+  /// `metrics.jsonl`; nil on a rank other than the leader.
+  public let metrics: MetricsLog<Record>?
+  /// The TensorBoard event file (`tb/`), unless the run turned it off; nil on a rank other than the leader.
   public let events: EventFile?
+  private let exchange: GradientExchange
   let schedule: TrainingSchedule
   public let folder: OutputFolder
   /// The stage's command, which resumes this run (for messages).
@@ -108,16 +129,23 @@ public final class TrainingLoop<Record: MetricsLine> {
   /// The lowest test loss seen, whose state is `checkpoints/best.safetensors`.
   private(set) var bestLoss: Double?
 
-  /// A loop at the start of a run, or at `resumed`'s checkpoint (whose metrics lines after it are dropped).
+  /// A loop at the start of a run, or at `resumed`'s checkpoint (whose metrics lines after it are dropped), on
+  /// `group`'s ranks; the leader opens the files.
   /// - Throws: `TrainingError` if `metrics.jsonl` cannot be written.
   public init(
-    schedule: TrainingSchedule, folder: OutputFolder, resumeCommand: String, resumed: TrainingState? = nil
+    schedule: TrainingSchedule, folder: OutputFolder, resumeCommand: String, resumed: TrainingState? = nil,
+    group: ProcessGroup = .single
   ) throws {
-    (self.schedule, self.folder, self.resumeCommand) = (schedule, folder, resumeCommand)
+    (self.schedule, self.folder, self.resumeCommand, self.group) = (schedule, folder, resumeCommand, group)
+    exchange = GradientExchange(group: group)
     update = resumed?.update ?? 0
     earlierWallSeconds = resumed?.wallSeconds ?? 0
     lastCheckpoint = resumed.map { ($0.path, $0.update) }
     bestLoss = try resumed.flatMap { _ in try TrainingState.bestLoss(in: folder) }
+    guard group.isLeader else {
+      (metrics, events) = (nil, nil)
+      return
+    }
     metrics = try MetricsLog(path: folder.metricsPath, keepingThrough: resumed?.update)
     do {
       events =
@@ -131,6 +159,7 @@ public final class TrainingLoop<Record: MetricsLine> {
   /// Logs a line of metrics: to `metrics.jsonl`, and each of its figures to TensorBoard as the scalar
   /// `<split>/<key>` at its update.
   private func log(_ record: Record) throws {
+    guard let metrics else { return }
     try metrics.append(record)
     let scalars = record.fields.sorted { $0.key < $1.key }.compactMap { key, value -> (String, Double)? in
       guard key != "update" else { return nil }
@@ -153,9 +182,10 @@ public final class TrainingLoop<Record: MetricsLine> {
   }
 
   /// Trains `stage` to `schedule.updates`, then evaluates the whole test split, writes the final checkpoint and
-  /// lets the stage write its summary.
-  /// - Parameter stopRequested: polled before every update; when it returns true, the state is saved as
-  ///   `<model>-<update>.safetensors` and the run returns `.interrupted`.
+  /// lets the stage write its summary. Every rank of `group` runs it in step: the leader's weights are broadcast
+  /// at the start (and after `prepare`), each update all-reduces the gradients once, and all ranks stop together.
+  /// - Parameter stopRequested: polled before every update; when it returns true (on any rank), the state is saved
+  ///   as `<model>-<update>.safetensors` and the run returns `.interrupted`.
   /// - Throws: `TrainingError` if the loss or the weights stop being finite (the update is named; no checkpoint is
   ///   written after the last good one) or a file cannot be written.
   public func run<Stage: TrainingStage>(
@@ -164,10 +194,18 @@ public final class TrainingLoop<Record: MetricsLine> {
     let sessionStart = Self.now()
     func wallSeconds() -> Double { earlierWallSeconds + Self.now() - sessionStart }
     let total = schedule.updates
+    guard stage.batchSize >= group.size else {
+      throw TrainingError(
+        "batch_size \(stage.batchSize) is smaller than the \(group.size) processes sharing each batch; use at least "
+          + "one image per process")
+    }
+    let parameters = stage.module.parameters
+    exchange.broadcast(parameters: parameters)
     // A run resumed from a checkpoint, even one saved at update 0 (Ctrl-C during setup), was prepared before it
     // (and its event file holds its settings).
     if lastCheckpoint == nil {
       try stage.prepare()
+      exchange.broadcast(parameters: parameters)
       do {
         // Pretty-printed, one setting a line, as TensorBoard's text tab shows it.
         let settings = try JSONSerialization.jsonObject(with: Data(stage.configurationJSON.utf8))
@@ -180,8 +218,9 @@ public final class TrainingLoop<Record: MetricsLine> {
       }
     }
 
+    let weight = Float(group.share(of: stage.batchSize).count) / Float(stage.batchSize)
     while update < total {
-      if stopRequested() {
+      if group.any(stopRequested()) {
         if lastCheckpoint?.update != update {
           try save(stage, to: folder.checkpointPath(update: update), wallSeconds())
         }
@@ -189,13 +228,16 @@ public final class TrainingLoop<Record: MetricsLine> {
       }
       let stepStart = Self.now()
       stage.optimizer.zeroGrad()
-      let loss = try stage.loss()
-      guard loss.scalarValue.isFinite else {
-        throw divergence("update \(update + 1): the loss is \(loss.scalarValue), not a finite number")
+      let localLoss = try stage.loss()
+      try localLoss.backward()
+      var sums = stage.stepSums()
+      let loss = exchange.exchange(
+        parameters: stage.optimizer.parameters, weight: weight, loss: localLoss.scalarValue, sums: &sums)
+      guard loss.isFinite else {
+        throw divergence("update \(update + 1): the loss is \(loss), not a finite number")
       }
-      try loss.backward()
       stage.optimizer.update()
-      stage.finishStep(loss: loss, seconds: Self.now() - stepStart)
+      stage.finishStep(loss: loss, sums: sums, seconds: Self.now() - stepStart)
       update += 1
 
       let logged = update % schedule.logInterval == 0 || update == total
@@ -220,6 +262,7 @@ public final class TrainingLoop<Record: MetricsLine> {
     let finalPath = folder.checkpointPath(update: nil)
     try save(stage, to: finalPath, wallSeconds())
     try keepIfBest(stage, loss: loss, wallSeconds: wallSeconds())
+    guard let metrics else { return .joined(update: update) }
     drawPictures(stage)
     return .completed(
       try stage.finish(
@@ -229,6 +272,7 @@ public final class TrainingLoop<Record: MetricsLine> {
   /// Redraws the stage's pictures. They show the run but are not its state: one that cannot be written (a full
   /// disk, say) is a warning, and training goes on.
   private func drawPictures<Stage: TrainingStage>(_ stage: Stage) where Stage.Record == Record {
+    guard let metrics else { return }
     do { try stage.drawPictures(update: update, records: metrics.records) } catch {
       reporter?.message("warning: the pictures of update \(update) were not drawn: \(error)")
     }
@@ -263,6 +307,7 @@ public final class TrainingLoop<Record: MetricsLine> {
     guard stage.module.parameters.allSatisfy({ $0.data.allSatisfy(\.isFinite) }) else {
       throw divergence("update \(update): the weights are no longer finite numbers")
     }
+    guard group.isLeader else { return }
     var file = stage.checkpoint(update: update, wallSeconds: wallSeconds)
     file.metadata["test_loss"] = testLoss.map { "\($0)" }
     do { try file.write(to: path) } catch { throw TrainingError("cannot save the checkpoint: \(error)") }
