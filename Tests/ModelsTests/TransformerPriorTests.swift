@@ -118,7 +118,9 @@ final class TransformerPriorTests: XCTestCase {
     for classes in [3, 0] {
       let sampler = TransformerSampler(model: randomModel(classes: classes))
       let labels = classes > 0 ? [0, 1, 2, 1] : nil
-      for options in [SamplingOptions(), SamplingOptions(temperature: 0.7, topK: 4)] {
+      for options in [
+        SamplingOptions(), SamplingOptions(temperature: 0.7, topK: 4), SamplingOptions(temperature: 1.2, topP: 0.8),
+      ] {
         var (fast, slow) = (RandomGenerator(seed: 11), RandomGenerator(seed: 11))
         let cached = try sampler.sample(count: 4, height: 6, width: 5, labels: labels, options: options, rng: &fast)
         let reference = try sampler.sampleByFullRecompute(
