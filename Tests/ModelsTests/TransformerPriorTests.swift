@@ -221,6 +221,9 @@ final class TransformerPriorTests: XCTestCase {
     DataTestSupport.assertThrows(["'dim' (4) must be a multiple of 'heads' (3)"]) {
       _ = try Priors.make(kind: "transformer", architecture: good.merging(["heads": "3"]) { $1 }, rng: &rng)
     }
+    DataTestSupport.assertThrows(["grids of 4x3 have more positions than 'max_positions' (4)"]) {
+      _ = try Priors.footprint(kind: "transformer", architecture: good, height: 4, width: 3)
+    }
     DataTestSupport.assertThrows(["'dropout' must be a number in [0, 1), got 1"]) {
       _ = try Priors.make(kind: "transformer", architecture: good.merging(["dropout": "1"]) { $1 }, rng: &rng)
     }

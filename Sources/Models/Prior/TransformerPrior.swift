@@ -115,8 +115,15 @@ public final class TransformerPrior: Prior {
     self.init(try TransformerConfiguration(architecture: architecture), rng: &rng)
   }
 
+  /// The footprint, checked first: a grid longer than `max_positions` is refused before anything is built.
   public static func footprint(architecture: [String: String], height: Int, width: Int) throws -> Footprint {
-    try TransformerConfiguration(architecture: architecture).footprint(height: height, width: width)
+    let configuration = try TransformerConfiguration(architecture: architecture)
+    guard height * width <= configuration.maxPositions else {
+      throw TensorError(
+        "transformer: grids of \(height)x\(width) have more positions than 'max_positions' "
+          + "(\(configuration.maxPositions))")
+    }
+    return configuration.footprint(height: height, width: width)
   }
 
   public func sample(
