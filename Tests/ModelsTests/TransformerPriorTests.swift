@@ -180,6 +180,22 @@ final class TransformerPriorTests: XCTestCase {
     XCTAssertEqual(nll.reduce(0, +) / 60, Double(mean.scalarValue), accuracy: 1e-5, "evaluation has no dropout")
   }
 
+  func testOnlyTheLinearMapsWeightsAreDecayed() {
+    var rng = RandomGenerator(seed: 4)
+    let model = TransformerPrior(
+      TransformerConfiguration(codes: 6, dim: 8, layers: 2, heads: 2, maxPositions: 4), rng: &rng)
+    let decayed = Set(model.namedParameters.map(\.name)).subtracting(model.parametersExemptFromWeightDecay)
+    XCTAssertEqual(
+      decayed,
+      [
+        "blocks.0.attn.qkv.weight", "blocks.0.attn.proj.weight", "blocks.0.mlp.0.weight", "blocks.0.mlp.2.weight",
+        "blocks.1.attn.qkv.weight", "blocks.1.attn.proj.weight", "blocks.1.mlp.0.weight", "blocks.1.mlp.2.weight",
+        "head.weight",
+      ])
+    XCTAssertTrue(
+      model.parametersExemptFromWeightDecay.isSuperset(of: ["token_embedding.weight", "ln_f.bias", "head.bias"]))
+  }
+
   func testDropoutActsOnlyWhileGradientsAreRecorded() throws {
     var rng = RandomGenerator(seed: 2)
     let model = TransformerPrior(

@@ -116,6 +116,19 @@ final class OptimizerTests: XCTestCase {
     }
   }
 
+  func testParametersExemptFromWeightDecayTakeThePlainAdamStep() throws {
+    let (decayed, exempt) = (
+      try Tensor([1], shape: [1], requiresGrad: true), try Tensor([1], shape: [1], requiresGrad: true)
+    )
+    let adamW = Adam.adamW(
+      parameters: [("w", decayed), ("b", exempt)], learningRate: 0.1, weightDecay: 0.5, exemptFromWeightDecay: ["b"])
+    (decayed.grad, exempt.grad) = ([0.2], [0.2])
+    adamW.update()
+    // The first Adam step moves by the learning rate (m̂ / √v̂ = 1); the decay takes lr · wd = 5% first.
+    XCTAssertEqual(exempt.data[0], 0.9, accuracy: 1e-6)
+    XCTAssertEqual(decayed.data[0], 0.95 - 0.1, accuracy: 1e-6)
+  }
+
   func testAdamWWithoutGradientsLeavesParametersUndecayed() {
     // As PyTorch, which skips parameters whose grad is None.
     let p = try! Tensor([1, 2], shape: [2], requiresGrad: true)

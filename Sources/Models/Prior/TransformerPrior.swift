@@ -142,6 +142,16 @@ public final class TransformerPrior: Prior {
       + prefixed("ln_f", finalNorm.namedParameters) + prefixed("head", head.namedParameters)
   }
 
+  /// The parameters GPTs leave out of weight decay (`Adam.adamW(exemptFromWeightDecay:)`): the biases, the layer
+  /// norms and the embeddings; only the weights of the linear maps are decayed.
+  public var parametersExemptFromWeightDecay: Set<String> {
+    let decayed = Set(
+      blocks.indices.flatMap { i in
+        ["attn.qkv", "attn.proj", "mlp.0", "mlp.2"].map { "blocks.\(i).\($0).weight" }
+      } + ["head.weight"])
+    return Set(namedParameters.map(\.name)).subtracting(decayed)
+  }
+
   /// The logits `[batch, K, height, width]` of every position given the codes before it (raster order).
   /// - Parameters:
   ///   - indices: `batch` grids, each row-major.

@@ -14,6 +14,9 @@ public final class Adam {
   /// Whether the weight decay shrinks the parameters directly (AdamW, Loshchilov & Hutter) instead of adding an L2
   /// term to the gradient, where Adam's scaling would weaken it for parameters with large gradients.
   public let decoupledWeightDecay: Bool
+  /// The parameters that are not decayed (PyTorch's second parameter group with `weight_decay` 0): for a
+  /// transformer, its biases, norms and embeddings.
+  public let exemptFromWeightDecay: Set<String>
   public let amsgrad: Bool
   /// Steps taken so far (PyTorch's `state['step']`).
   public private(set) var step = 0
@@ -30,10 +33,12 @@ public final class Adam {
   ///   - weightDecay: L2 penalty added to the gradient, or with `decoupledWeightDecay` the fraction
   ///     `learningRate · weightDecay` taken off every parameter each step.
   ///   - decoupledWeightDecay: decay the parameters directly, as AdamW.
+  ///   - exemptFromWeightDecay: names of parameters that are not decayed.
   ///   - amsgrad: use the maximum of past second moments (Reddi et al.).
   public init(
     parameters: [(name: String, tensor: Tensor)], learningRate: Float = 1e-3, betas: (Float, Float) = (0.9, 0.999),
-    epsilon: Float = 1e-8, weightDecay: Float = 0, decoupledWeightDecay: Bool = false, amsgrad: Bool = false
+    epsilon: Float = 1e-8, weightDecay: Float = 0, decoupledWeightDecay: Bool = false,
+    exemptFromWeightDecay: Set<String> = [], amsgrad: Bool = false
   ) {
     self.parameters = parameters
     self.learningRate = learningRate
@@ -41,6 +46,7 @@ public final class Adam {
     self.epsilon = epsilon
     self.weightDecay = weightDecay
     self.decoupledWeightDecay = decoupledWeightDecay
+    self.exemptFromWeightDecay = exemptFromWeightDecay
     self.amsgrad = amsgrad
     let zeros = parameters.map { [Float](repeating: 0, count: $0.tensor.count) }
     firstMoments = zeros
@@ -61,10 +67,12 @@ public final class Adam {
     let correction2 = Float((1 - Foundation.pow(Double(beta2), t)).squareRoot())
     let (beta1, beta2, epsilon, amsgrad) = (beta1, beta2, epsilon, amsgrad)
     // One of the two decays is in effect: L2 in the gradient (Adam) or a shrinking of the parameter (AdamW).
-    let l2 = decoupledWeightDecay ? 0 : weightDecay
-    let shrink = decoupledWeightDecay ? 1 - learningRate * weightDecay : 1
+    let decay = (
+      l2: decoupledWeightDecay ? 0 : weightDecay, shrink: decoupledWeightDecay ? 1 - learningRate * weightDecay : 1
+    )
     for (index, parameter) in parameters.enumerated() {
       guard let grad = parameter.tensor.grad else { continue }
+      let (l2, shrink) = exemptFromWeightDecay.contains(parameter.name) ? (0, 1) : decay
       grad.withUnsafeBufferPointer { g in
         parameter.tensor.data.withUnsafeMutableBufferPointer { p in
           firstMoments[index].withUnsafeMutableBufferPointer { m in

@@ -8,13 +8,14 @@ extension Adam {
   ///   - betas: decay of the first and second moment estimates.
   ///   - epsilon: added to the denominator for stability.
   ///   - weightDecay: the decoupled decay rate (PyTorch's default 0.01).
+  ///   - exemptFromWeightDecay: names of parameters that are not decayed.
   ///   - amsgrad: use the maximum of past second moments (Reddi et al.).
   public static func adamW(
     parameters: [(name: String, tensor: Tensor)], learningRate: Float = 1e-3, betas: (Float, Float) = (0.9, 0.999),
-    epsilon: Float = 1e-8, weightDecay: Float = 0.01, amsgrad: Bool = false
+    epsilon: Float = 1e-8, weightDecay: Float = 0.01, exemptFromWeightDecay: Set<String> = [], amsgrad: Bool = false
   ) -> Adam {
     Adam(
       parameters: parameters, learningRate: learningRate, betas: betas, epsilon: epsilon, weightDecay: weightDecay,
-      decoupledWeightDecay: true, amsgrad: amsgrad)
+      decoupledWeightDecay: true, exemptFromWeightDecay: exemptFromWeightDecay, amsgrad: amsgrad)
   }
 }
