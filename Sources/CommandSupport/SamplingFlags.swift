@@ -1,7 +1,7 @@
 import ArgumentParser
 import Pipeline
 
-/// How codes are drawn from a prior: class, temperature, top-k and seed, shared by the commands that sample.
+/// How codes are drawn from a prior: class, temperature, top-k, top-p and seed, shared by the commands that sample.
 public struct SamplingFlags: ParsableArguments {
   @Option(
     name: [.customLong("class"), .customLong("label")],
@@ -20,6 +20,13 @@ public struct SamplingFlags: ParsableArguments {
     help: ArgumentHelp("Draw only from the k most likely codes at each position (default: all).", valueName: "k"))
   public var topK: Int?
 
+  @Option(
+    name: .dashedAndUnderscored("top_p"),
+    help: ArgumentHelp(
+      "Draw only from the smallest set of the likeliest codes whose probabilities add up to p, in (0, 1] "
+        + "(default: all).", valueName: "p"))
+  public var topP: Float?
+
   @Option(help: ArgumentHelp("Seed of the sampler: the same seed gives the same codes.", valueName: "n"))
   public var seed: UInt64 = 0
 
@@ -30,8 +37,9 @@ public struct SamplingFlags: ParsableArguments {
       throw ValidationError("--temperature must be a number >= 0, got \(temperature)")
     }
     if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1, got \(topK)") }
+    if let topP, !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be in (0, 1], got \(topP)") }
   }
 
   /// The options of the prior's sampler.
-  public var options: SamplingOptions { SamplingOptions(temperature: temperature, topK: topK) }
+  public var options: SamplingOptions { SamplingOptions(temperature: temperature, topK: topK, topP: topP) }
 }

@@ -59,3 +59,25 @@ extension PriorConfiguration {
       activationsPerItem: positions * (12 * d * n + 4 * k + 3 * hidden))
   }
 }
+
+extension TransformerConfiguration {
+  /// The footprint of a transformer prior on `height x width` grids.
+  public func footprint(height: Int, width: Int) -> Footprint {
+    let (k, d, n, heads) = (Double(codes), Double(dim), Double(layers), Double(self.heads))
+    let starts = Double(max(classes, 1))
+    let positions = Double(height) * Double(width)
+    return Footprint(
+      parameters: [
+        (
+          "the code, class and position embeddings and the head (n_embeddings \(codes), n_classes \(classes), "
+            + "max_positions \(maxPositions), dim \(dim))", (k + starts + Double(maxPositions)) * d + d * k + k + 2 * d
+        ),
+        // Each block: qkv 3d² + 3d, proj d² + d, the MLP 8d² + 5d, two layer norms 4d.
+        ("the transformer blocks (n_layers \(layers) x dim \(dim))", n * (12 * d * d + 13 * d)),
+      ],
+      // Counted from the graph a block keeps: about 25 floats per channel and position (the normalised inputs, q, k
+      // and v before and after the heads' permutation, the MLP's 4d twice, the residual sums), a log-sum-exp per
+      // head, and the 4d of dropout's masks and outputs; plus the logits, their softmax and their gradients.
+      activationsPerItem: positions * (n * (29 * d + heads) + 4 * d + 4 * k))
+  }
+}

@@ -131,7 +131,10 @@ final class ToolCommandsTests: XCTestCase {
       XCTAssertTrue(help.contains(name), "--help lists \(name)")
     }
     let complete = try tool(["complete", "--help"])
-    for flag in ["--keep-rows", "--samples", "(default: 6)", "--temperature", "--top-k", "--seed", "--split"] {
+    for flag in [
+      "--keep-rows", "--samples", "(default: 6)", "--temperature", "--top-k", "--top-p", "--seed",
+      "--split",
+    ] {
       XCTAssertTrue(complete.contains(flag), "complete --help mentions \(flag): \(complete)")
     }
   }

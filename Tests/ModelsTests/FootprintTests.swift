@@ -29,6 +29,19 @@ final class FootprintTests: XCTestCase {
     }
   }
 
+  func testTransformerFootprintCountsTheModelsParameters() throws {
+    for (dim, layers, classes, positions) in [(256, 8, 0, 64), (64, 2, 10, 1024), (512, 12, 10, 256)] {
+      let configuration = TransformerConfiguration(
+        codes: 512, dim: dim, layers: layers, heads: 8, classes: classes, maxPositions: positions)
+      var rng = RandomGenerator(seed: 0)
+      let built = Double(TransformerPrior(configuration, rng: &rng).parameterCount)
+      let estimated = try Priors.footprint(
+        kind: "transformer", architecture: configuration.architecture, height: 8, width: 8
+      ).parameterFloats
+      XCTAssertEqual(estimated, built, "dim \(dim), \(layers) layers, \(classes) classes")
+    }
+  }
+
   func testSizesPastAnyMachineAreFiguredWithoutTrapping() {
     var configuration = VQVAEConfiguration()
     configuration.embeddings = 1 << 40

@@ -4,8 +4,8 @@ import XCTest
 
 @testable import Models
 
-/// The incremental sampler against the full-recompute loop, the greedy limits of temperature and top-k, and a
-/// conditional prior that keeps to each class's codes.
+/// The incremental sampler against the full-recompute loop, the greedy limits of temperature and top-k, top-p
+/// against a hand computation, and a conditional prior that keeps to each class's codes.
 final class PriorSamplerTests: XCTestCase {
   private func randomModel(classes: Int, headHidden: Int = 0, seed: UInt64 = 5) -> GatedPixelCNN {
     var rng = RandomGenerator(seed: seed)
@@ -20,7 +20,9 @@ final class PriorSamplerTests: XCTestCase {
     for (classes, headHidden) in [(3, 0), (0, 5)] {
       let sampler = PriorSampler(model: randomModel(classes: classes, headHidden: headHidden))
       let labels = classes > 0 ? [0, 1, 2, 1] : nil
-      for options in [SamplingOptions(), SamplingOptions(temperature: 0.7, topK: 4)] {
+      for options in [
+        SamplingOptions(), SamplingOptions(temperature: 0.7, topK: 4), SamplingOptions(temperature: 1.2, topP: 0.8),
+      ] {
         var fast = RandomGenerator(seed: 11)
         var slow = RandomGenerator(seed: 11)
         let incremental = try sampler.sample(
@@ -152,6 +154,70 @@ final class PriorSamplerTests: XCTestCase {
     XCTAssertEqual(seen, [1, 3, 5])
     XCTAssertThrowsError(try SamplingOptions(temperature: -1).validate())
     XCTAssertThrowsError(try SamplingOptions(topK: 0).validate())
+  }
+
+  /// The weights `draw` leaves in its scratch, normalised: the distribution the code was drawn from.
+  private func drawnDistribution(_ logits: [Float], _ options: SamplingOptions) -> [Double] {
+    var rng = RandomGenerator(seed: 1)
+    var scratch = [Float](repeating: 0, count: logits.count)
+    _ = logits.withUnsafeBufferPointer { values in
+      scratch.withUnsafeMutableBufferPointer { options.draw(values, scratch: $0, rng: &rng) }
+    }
+    let total = scratch.reduce(0.0) { $0 + Double($1) }
+    return scratch.map { Double($0) / total }
+  }
+
+  /// Probabilities 0.1, 0.4, 0.2, 0.3, worked by hand: sorted, 0.4 + 0.3 = 0.7 is the first sum to reach 0.6, so
+  /// top-p 0.6 keeps codes 1 and 3, renormalised to 4/7 and 3/7.
+  func testTopPKeepsTheSmallestSetOfTheLikeliestCodesThatReachesP() throws {
+    let logits: [Float] = [0.1, 0.4, 0.2, 0.3].map { Float(log($0)) }
+    func assertDistribution(_ options: SamplingOptions, _ expected: [Double], line: UInt = #line) {
+      for (actual, wanted) in zip(drawnDistribution(logits, options), expected) {
+        XCTAssertEqual(actual, wanted, accuracy: 1e-6, "\(options)", line: line)
+      }
+    }
+    assertDistribution(SamplingOptions(topP: 0.6), [0, 4.0 / 7, 0, 3.0 / 7])
+    assertDistribution(SamplingOptions(topP: 0.4), [0, 1, 0, 0])
+    assertDistribution(SamplingOptions(topP: 0.75), [0, 4.0 / 9, 2.0 / 9, 3.0 / 9])
+    assertDistribution(SamplingOptions(topP: 1), [0.1, 0.4, 0.2, 0.3])
+    // A sum that reaches p exactly is enough: 0.4 + 0.3 + 0.2 = 0.9.
+    assertDistribution(SamplingOptions(topP: 0.9), [0, 4.0 / 9, 2.0 / 9, 3.0 / 9])
+    // After temperature 2 the probabilities are ∝ √p: 0.163, 0.325, 0.230, 0.282; 0.325 + 0.282 = 0.607 reaches 0.55.
+    let roots = [0.1, 0.4, 0.2, 0.3].map { $0.squareRoot() }
+    assertDistribution(
+      SamplingOptions(temperature: 2, topP: 0.55), [0, roots[1], 0, roots[3]].map { $0 / (roots[1] + roots[3]) })
+    // After top-k 3 the three left are renormalised (0.388, 0.337, 0.275), so 0.7 takes two codes; without top-k
+    // (0.325 + 0.282 = 0.607 < 0.7) it takes three.
+    let two = [0, roots[1], 0, roots[3]].map { $0 / (roots[1] + roots[3]) }
+    assertDistribution(SamplingOptions(temperature: 2, topK: 3, topP: 0.7), two)
+    let three = [0, roots[1], roots[2], roots[3]].map { $0 / (roots[1] + roots[2] + roots[3]) }
+    assertDistribution(SamplingOptions(temperature: 2, topP: 0.7), three)
+  }
+
+  func testTopPBreaksTiesByTheLowerCode() throws {
+    // Three codes of equal probability (0.3222 each): 0.5 needs two of them, always codes 0 and 1.
+    let distribution = drawnDistribution([1, 1, 1, 0], SamplingOptions(topP: 0.5))
+    XCTAssertEqual(distribution, [0.5, 0.5, 0, 0])
+    var rng = RandomGenerator(seed: 3)
+    var scratch = [Float](repeating: 0, count: 4)
+    var seen = Set<Int>()
+    for _ in 0..<300 {
+      seen.insert(
+        [Float(1), 1, 1, 0].withUnsafeBufferPointer { values in
+          scratch.withUnsafeMutableBufferPointer { SamplingOptions(topP: 0.5).draw(values, scratch: $0, rng: &rng) }
+        })
+    }
+    XCTAssertEqual(seen, [0, 1])
+  }
+
+  func testTopPOutsideZeroToOneIsNamed() {
+    for bad in [Float(0), -0.5, 1.5, .nan] {
+      XCTAssertThrowsError(try SamplingOptions(topP: bad).validate()) {
+        XCTAssertTrue("\($0)".hasPrefix("top_p must be in (0, 1], got"), "\($0)")
+      }
+    }
+    XCTAssertNoThrow(try SamplingOptions(topP: 1).validate())
+    XCTAssertNoThrow(try SamplingOptions(topP: 0.01).validate())
   }
 
   /// A toy set where class 0 uses codes 0-3 and class 1 codes 4-7: after training, each class's samples use only

@@ -3,7 +3,8 @@ import XCTest
 
 @testable import TensorEngine
 
-/// Adam and AMSGrad against updates computed by hand with PyTorch's formulas; gradient clipping.
+/// Adam, AMSGrad and AdamW against updates computed by hand with PyTorch's formulas; gradient clipping; the
+/// warm-up and cosine learning-rate schedule against its closed form.
 final class OptimizerTests: XCTestCase {
   /// Two steps of Adam on one value, written out: m, v, bias corrections, update.
   private func handAdam(
@@ -84,5 +85,75 @@ final class OptimizerTests: XCTestCase {
     // Below the limit nothing changes.
     XCTAssertEqual(clipGradientNorm([p, q], maxNorm: 10), 1, accuracy: 1e-5)
     XCTAssertEqual(q.grad![0], 0.8, accuracy: 1e-5)
+  }
+
+  func testAdamWDecaysTheParametersApartFromTheGradient() throws {
+    // torch.optim.AdamW: p ← p · (1 - lr · wd), then Adam's step with the plain gradient.
+    let grads: [[Float]] = [[0.5, -2.0, 3.0], [0.1, -0.1, 0.01], [-0.3, 0.2, 0.0]]
+    let start: [Double] = [1.0, -0.5, 0.25]
+    for amsgrad in [false, true] {
+      let p = try Tensor(start.map(Float.init), shape: [3], requiresGrad: true)
+      let adamW = Adam.adamW(parameters: [("p", p)], learningRate: 0.01, weightDecay: 0.1, amsgrad: amsgrad)
+      XCTAssertTrue(adamW.decoupledWeightDecay)
+      for g in grads {
+        p.grad = g
+        adamW.update()
+      }
+      for i in 0..<3 {
+        var (value, m, v, vMax) = (start[i], 0.0, 0.0, 0.0)
+        for (t, g) in grads.map({ Double($0[i]) }).enumerated() {
+          value *= 1 - 0.01 * 0.1
+          m = 0.9 * m + 0.1 * g
+          v = 0.999 * v + 0.001 * g * g
+          vMax = max(vMax, v)
+          let step = Double(t + 1)
+          let denominator = (amsgrad ? vMax : v).squareRoot() / (1 - pow(0.999, step)).squareRoot() + 1e-8
+          value -= 0.01 / (1 - pow(0.9, step)) * m / denominator
+        }
+        XCTAssertEqual(Double(p.data[i]), value, accuracy: 1e-6, "amsgrad \(amsgrad), element \(i)")
+      }
+      XCTAssertEqual(adamW.state.moments.map(\.name).prefix(2), ["p.exp_avg", "p.exp_avg_sq"], "Adam's names")
+    }
+  }
+
+  func testParametersExemptFromWeightDecayTakeThePlainAdamStep() throws {
+    let (decayed, exempt) = (
+      try Tensor([1], shape: [1], requiresGrad: true), try Tensor([1], shape: [1], requiresGrad: true)
+    )
+    let adamW = Adam.adamW(
+      parameters: [("w", decayed), ("b", exempt)], learningRate: 0.1, weightDecay: 0.5, exemptFromWeightDecay: ["b"])
+    (decayed.grad, exempt.grad) = ([0.2], [0.2])
+    adamW.update()
+    // The first Adam step moves by the learning rate (m̂ / √v̂ = 1); the decay takes lr · wd = 5% first.
+    XCTAssertEqual(exempt.data[0], 0.9, accuracy: 1e-6)
+    XCTAssertEqual(decayed.data[0], 0.95 - 0.1, accuracy: 1e-6)
+  }
+
+  func testAdamWWithoutGradientsLeavesParametersUndecayed() {
+    // As PyTorch, which skips parameters whose grad is None.
+    let p = try! Tensor([1, 2], shape: [2], requiresGrad: true)
+    Adam.adamW(parameters: [("p", p)], weightDecay: 0.5).update()
+    XCTAssertEqual(p.data, [1, 2])
+  }
+
+  func testWarmupCosineScheduleFollowsItsClosedForm() {
+    let schedule = WarmupCosineSchedule(peak: 3e-4, floor: 3e-5, warmupSteps: 10, totalSteps: 110)
+    for step in [0, 4, 9, 10, 35, 60, 85, 109, 110, 500] {
+      let expected: Double
+      if step < 10 {
+        expected = 3e-4 * Double(step + 1) / 10
+      } else {
+        let progress = min(Double(step - 10) / 100, 1)
+        expected = 3e-5 + (3e-4 - 3e-5) * 0.5 * (1 + cos(Double.pi * progress))
+      }
+      XCTAssertEqual(Double(schedule.learningRate(atStep: step)), expected, accuracy: 1e-10, "step \(step)")
+    }
+    XCTAssertEqual(schedule.learningRate(atStep: 9), 3e-4, "the warm-up ends at the peak")
+    XCTAssertEqual(schedule.learningRate(atStep: 60), (3e-4 + 3e-5) / 2, accuracy: 1e-10, "halfway down")
+    XCTAssertEqual(schedule.learningRate(atStep: 1000), 3e-5, "the floor after the end")
+    let noWarmup = WarmupCosineSchedule(peak: 1, warmupSteps: 0, totalSteps: 4)
+    for (step, expected) in [Float(1), 0.853_553_4, 0.5, 0.146_446_6, 0].enumerated() {
+      XCTAssertEqual(noWarmup.learningRate(atStep: step), expected, accuracy: 1e-6, "no warm-up, step \(step)")
+    }
   }
 }

@@ -98,7 +98,7 @@ public struct GivenCodes: Sendable, Equatable {
 /// The kinds of prior a checkpoint can hold.
 public enum Priors {
   /// Each kind of prior.
-  public static let kinds: [any Prior.Type] = [GatedPixelCNN.self]
+  public static let kinds: [any Prior.Type] = [GatedPixelCNN.self, TransformerPrior.self]
 
   /// The prior of the recorded `kind` (a checkpoint's `model`, `gated_pixelcnn` when absent), built from its
   /// architecture.

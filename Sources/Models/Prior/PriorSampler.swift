@@ -1,25 +1,33 @@
 import Foundation
 import TensorEngine
 
-/// How a code is drawn from the logits at one position.
+/// How a code is drawn from the logits at one position: temperature, then top-k, then top-p (nucleus).
 public struct SamplingOptions: Equatable, Sendable {
   /// Divides the logits: below 1 sharpens the distribution, above 1 flattens it; 0 always takes the most likely code.
   public var temperature: Float = 1
   /// Keep only the k most likely codes (nil: all); 1 takes the most likely code.
   public var topK: Int?
+  /// Keep only the nucleus (Holtzman et al. 2020): the smallest set of the most likely codes whose probabilities,
+  /// after temperature and top-k, add up to at least p (nil or 1: all). Among codes of equal probability the lower
+  /// code comes first, so the set is always the same for the same logits.
+  public var topP: Float?
 
-  public init(temperature: Float = 1, topK: Int? = nil) { (self.temperature, self.topK) = (temperature, topK) }
+  public init(temperature: Float = 1, topK: Int? = nil, topP: Float? = nil) {
+    (self.temperature, self.topK, self.topP) = (temperature, topK, topP)
+  }
 
   /// Checks the values, naming the parameter.
-  /// - Throws: `TensorError` for a negative or non-finite temperature or a top-k below 1.
+  /// - Throws: `TensorError` for a negative or non-finite temperature, a top-k below 1 or a top-p outside (0, 1].
   public func validate() throws {
     guard temperature.isFinite, temperature >= 0 else {
       throw TensorError("temperature must be a number >= 0, got \(temperature)")
     }
     if let topK, topK < 1 { throw TensorError("top_k must be at least 1, got \(topK)") }
+    if let topP, !(topP > 0 && topP <= 1) { throw TensorError("top_p must be in (0, 1], got \(topP)") }
   }
 
-  /// Draws a code from `logits` (one position's K values); `scratch` holds K floats.
+  /// Draws a code from `logits` (one position's K values); `scratch` holds K floats, and keeps the unnormalised
+  /// weights the code was drawn with.
   func draw(
     _ logits: UnsafeBufferPointer<Float>, scratch: UnsafeMutableBufferPointer<Float>, rng: inout RandomGenerator
   ) -> Int {
@@ -35,7 +43,27 @@ public struct SamplingOptions: Equatable, Sendable {
     for k in 0..<logits.count {
       scratch[k] = logits[k] >= threshold ? Foundation.exp((logits[k] - maximum) / temperature) : 0
     }
+    if let topP, topP < 1 { Self.keepNucleus(scratch, probability: topP) }
     return rng.categorical(UnsafeBufferPointer(scratch))
+  }
+
+  /// Zeroes the weights outside the nucleus: the smallest set of codes, the most likely first (the lower code first
+  /// among equal weights), whose share of the total weight reaches `probability`.
+  private static func keepNucleus(_ weights: UnsafeMutableBufferPointer<Float>, probability: Float) {
+    let order = weights.indices.filter { weights[$0] > 0 }.sorted {
+      weights[$0] != weights[$1] ? weights[$0] > weights[$1] : $0 < $1
+    }
+    // The weights come from float exponentials: a sum within 1e-6 (relative) of p counts as reaching it, so that
+    // probabilities that add up to p exactly on paper do so here too.
+    let target = Double(probability) * (1 - 1e-6) * order.reduce(0.0) { $0 + Double(weights[$1]) }
+    var cumulative = 0.0
+    for (rank, k) in order.enumerated() {
+      cumulative += Double(weights[k])
+      if cumulative >= target {
+        for dropped in order[(rank + 1)...] { weights[dropped] = 0 }
+        return
+      }
+    }
   }
 }
 

@@ -126,3 +126,25 @@ func fastExp(_ x: Float) -> Float {
   let y = p * r * r + r + 1
   return y * Float(bitPattern: UInt32(bitPattern: Int32(n) + 127) << 23)
 }
+
+/// `fastExp` eight lanes at a time (the same clamping, reduction and polynomial), for loops the compiler does not
+/// vectorise otherwise.
+@inline(__always)
+func fastExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
+  var clamped = x.replacing(with: -87, where: x .< -87)
+  clamped = clamped.replacing(with: 88, where: clamped .> 88)
+  // n + 1.5 · 2^23 holds n in its low mantissa bits: 2^n comes from them without a float-to-int conversion
+  // (whose SIMD form is a generic, unspecialised call).
+  let shifted = clamped * 1.442_695_04 + 12_582_912
+  let n = shifted - 12_582_912
+  let r = clamped - n * 0.693_359_375 + n * 2.121_944_4e-4
+  var p = SIMD8<Float>(repeating: 1.987_569_150_0e-4)
+  p = p * r + 1.398_199_950_7e-3
+  p = p * r + 8.333_451_907_3e-3
+  p = p * r + 4.166_579_589_4e-2
+  p = p * r + 1.666_666_545_9e-1
+  p = p * r + 5.000_000_120_1e-1
+  let y = p * r * r + r + 1
+  let exponent = (unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000 &+ 127) &<< 23
+  return y * unsafeBitCast(exponent, to: SIMD8<Float>.self)
+}

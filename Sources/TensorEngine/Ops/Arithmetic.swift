@@ -23,6 +23,20 @@ extension Tensor {
     let out = uninitializedFloats(full.count) { o in
       full.data.withUnsafeBufferPointer { f in
         small.data.withUnsafeBufferPointer { s in
+          if plan.inner == 1 {
+            // A row vector over rows (a bias over [N, D]): one loop along each row, with the operation chosen
+            // outside it, so that it vectorises.
+            for outer in 0..<plan.outer {
+              let row = outer * plan.middle
+              switch (operation, lhsIsFull) {
+              case (.add, _): for m in 0..<plan.middle { o[row + m] = f[row + m] + s[m] }
+              case (.multiply, _): for m in 0..<plan.middle { o[row + m] = f[row + m] * s[m] }
+              case (.subtract, true): for m in 0..<plan.middle { o[row + m] = f[row + m] - s[m] }
+              case (.subtract, false): for m in 0..<plan.middle { o[row + m] = s[m] - f[row + m] }
+              }
+            }
+            return
+          }
           for outer in 0..<plan.outer {
             for m in 0..<plan.middle {
               let base = (outer * plan.middle + m) * plan.inner

@@ -29,6 +29,18 @@ struct Broadcast {
   func reduce(_ values: UnsafeBufferPointer<Float>, weightedBy weights: UnsafeBufferPointer<Float>?) -> [Float] {
     var result = [Float](repeating: 0, count: middle)
     result.withUnsafeMutableBufferPointer { r in
+      if inner == 1 {
+        // A row vector over rows (a bias over [N, D]): add each row into the result, which vectorises along it.
+        for o in 0..<outer {
+          let base = o * middle
+          if let weights {
+            for m in 0..<middle { r[m] += values[base + m] * weights[base + m] }
+          } else {
+            for m in 0..<middle { r[m] += values[base + m] }
+          }
+        }
+        return
+      }
       for o in 0..<outer {
         for m in 0..<middle {
           let base = (o * middle + m) * inner

@@ -1,7 +1,8 @@
 import Foundation
 
-/// Adam (Kingma & Ba) with PyTorch's `torch.optim.Adam` semantics, including `amsgrad` and L2 `weightDecay`.
-/// Its moment estimates are exposed by name so a checkpoint can carry them and a resumed run continue exactly.
+/// Adam (Kingma & Ba) with PyTorch's `torch.optim.Adam` semantics, including `amsgrad` and L2 `weightDecay`, or,
+/// with `decoupledWeightDecay`, `torch.optim.AdamW`'s (see `Adam.adamW`). Its moment estimates are exposed by name so
+/// a checkpoint can carry them and a resumed run continue exactly.
 public final class Adam {
   /// The parameters being optimised, by name.
   public let parameters: [(name: String, tensor: Tensor)]
@@ -10,6 +11,12 @@ public final class Adam {
   public let beta2: Float
   public let epsilon: Float
   public let weightDecay: Float
+  /// Whether the weight decay shrinks the parameters directly (AdamW, Loshchilov & Hutter) instead of adding an L2
+  /// term to the gradient, where Adam's scaling would weaken it for parameters with large gradients.
+  public let decoupledWeightDecay: Bool
+  /// The parameters that are not decayed (PyTorch's second parameter group with `weight_decay` 0): for a
+  /// transformer, its biases, norms and embeddings.
+  public let exemptFromWeightDecay: Set<String>
   public let amsgrad: Bool
   /// Steps taken so far (PyTorch's `state['step']`).
   public private(set) var step = 0
@@ -23,17 +30,23 @@ public final class Adam {
   ///   - learningRate: step size (PyTorch's `lr`).
   ///   - betas: decay of the first and second moment estimates.
   ///   - epsilon: added to the denominator for stability.
-  ///   - weightDecay: L2 penalty added to the gradient.
+  ///   - weightDecay: L2 penalty added to the gradient, or with `decoupledWeightDecay` the fraction
+  ///     `learningRate · weightDecay` taken off every parameter each step.
+  ///   - decoupledWeightDecay: decay the parameters directly, as AdamW.
+  ///   - exemptFromWeightDecay: names of parameters that are not decayed.
   ///   - amsgrad: use the maximum of past second moments (Reddi et al.).
   public init(
     parameters: [(name: String, tensor: Tensor)], learningRate: Float = 1e-3, betas: (Float, Float) = (0.9, 0.999),
-    epsilon: Float = 1e-8, weightDecay: Float = 0, amsgrad: Bool = false
+    epsilon: Float = 1e-8, weightDecay: Float = 0, decoupledWeightDecay: Bool = false,
+    exemptFromWeightDecay: Set<String> = [], amsgrad: Bool = false
   ) {
     self.parameters = parameters
     self.learningRate = learningRate
     (beta1, beta2) = betas
     self.epsilon = epsilon
     self.weightDecay = weightDecay
+    self.decoupledWeightDecay = decoupledWeightDecay
+    self.exemptFromWeightDecay = exemptFromWeightDecay
     self.amsgrad = amsgrad
     let zeros = parameters.map { [Float](repeating: 0, count: $0.tensor.count) }
     firstMoments = zeros
@@ -52,9 +65,14 @@ public final class Adam {
     let t = Double(step)
     let stepSize = Float(Double(learningRate) / (1 - Foundation.pow(Double(beta1), t)))
     let correction2 = Float((1 - Foundation.pow(Double(beta2), t)).squareRoot())
-    let (beta1, beta2, epsilon, weightDecay, amsgrad) = (beta1, beta2, epsilon, weightDecay, amsgrad)
+    let (beta1, beta2, epsilon, amsgrad) = (beta1, beta2, epsilon, amsgrad)
+    // One of the two decays is in effect: L2 in the gradient (Adam) or a shrinking of the parameter (AdamW).
+    let decay = (
+      l2: decoupledWeightDecay ? 0 : weightDecay, shrink: decoupledWeightDecay ? 1 - learningRate * weightDecay : 1
+    )
     for (index, parameter) in parameters.enumerated() {
       guard let grad = parameter.tensor.grad else { continue }
+      let (l2, shrink) = exemptFromWeightDecay.contains(parameter.name) ? (0, 1) : decay
       grad.withUnsafeBufferPointer { g in
         parameter.tensor.data.withUnsafeMutableBufferPointer { p in
           firstMoments[index].withUnsafeMutableBufferPointer { m in
@@ -62,7 +80,8 @@ public final class Adam {
               maxSecondMoments[index].withUnsafeMutableBufferPointer { vMax in
                 parallelChunks(p.count, grain: parallelGrain) { range in
                   for i in range {
-                    let gradient = g[i] + weightDecay * p[i]
+                    p[i] *= shrink
+                    let gradient = g[i] + l2 * p[i]
                     m[i] += (1 - beta1) * (gradient - m[i])  // torch's lerp_ form
                     v[i] = beta2 * v[i] + (1 - beta2) * gradient * gradient
                     var second = v[i]
