@@ -133,11 +133,17 @@ public struct PriorSettingsOptions: SettingsOptions {
   @Option(name: .setting("latents"), help: .setting("latents", of: S.self)) var latents: String?
   @OptionGroup var schedule: ScheduleOptions<S>
   @Option(name: .setting("epochs"), help: .setting("epochs", of: S.self)) var epochs: String?
+  /// `--prior transformer`, as the issue and the README spell it, beside the key's own `--model`.
+  @Option(name: [.customLong("prior"), .customLong("model")], help: .setting("model", of: S.self)) var model: String?
   @Option(name: .setting("dim"), help: .setting("dim", of: S.self)) var dim: String?
   @Option(name: .setting("n_layers"), help: .setting("n_layers", of: S.self)) var nLayers: String?
   @Option(name: .setting("head_hidden"), help: .setting("head_hidden", of: S.self)) var headHidden: String?
   @Option(name: .setting("class_conditioning"), help: .setting("class_conditioning", of: S.self))
   var classConditioning: String?
+  @Option(name: .setting("heads"), help: .setting("heads", of: S.self)) var heads: String?
+  @Option(name: .setting("dropout"), help: .setting("dropout", of: S.self)) var dropout: String?
+  @Option(name: .setting("weight_decay"), help: .setting("weight_decay", of: S.self)) var weightDecay: String?
+  @Option(name: .setting("warmup_updates"), help: .setting("warmup_updates", of: S.self)) var warmupUpdates: String?
 
   @Flag(
     name: [.customLong("no-class-conditioning"), .customLong("no_class_conditioning")],

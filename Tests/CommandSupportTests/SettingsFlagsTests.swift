@@ -18,6 +18,8 @@ final class SettingsFlagsTests: XCTestCase {
     case "pad", "class_conditioning", "tensorboard": "false"
     case "data_dir", "output_dir", "latents": "some/folder"
     case "image_size": "64"
+    case "model": "transformer"
+    case "dropout": "0.5"
     default: "3"
     }
   }

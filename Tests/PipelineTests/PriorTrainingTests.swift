@@ -252,4 +252,75 @@ final class PriorTrainingTests: XCTestCase {
     try Data([1]).write(to: URL(fileURLWithPath: "\(run)/prior/x"))
     DataTestSupport.assertThrows(["output folder \(run)/prior is not empty"]) { _ = try self.trainer() }
   }
+
+  // MARK: The transformer prior
+
+  private let transformer: [(String, ConfigValue)] = [
+    ("model", .string("transformer")), ("dim", .integer(16)), ("heads", .integer(2)), ("warmup_updates", .integer(10)),
+    ("learning_rate", .number(3e-3)),
+  ]
+
+  /// `--prior transformer` through the same loop: it learns, records its kind and AdamW, follows the warm-up and
+  /// cosine schedule, resumes after Ctrl-C to the bits of a straight run (its dropout generator included), and its
+  /// checkpoint rebuilds a transformer that samples.
+  func testTheTransformerPriorLearnsResumesExactlyAndSamples() throws {
+    let straight = try trainer(transformer, output: "straight")
+    XCTAssertTrue(straight.model is TransformerPrior)
+    guard case .completed(let summary) = try straight.run() else { return XCTFail("interrupted") }
+    let bits = try MetricsLog<PriorMetricsRecord>(path: straight.folder.metricsPath, keepingThrough: 90).records
+      .filter { $0.split == "test" }.map(\.bitsPerLatent)
+    XCTAssertLessThan(bits[2], bits[0], "test bits per latent fall: \(bits)")
+    XCTAssertLessThan(summary.test.bitsPerLatent, 4, "under the uniform 4 bits of K = 16")
+    XCTAssertEqual(try json(straight.folder.configPath)["optimizer"] as? String, "AdamW")
+    // The last update's rate: cosine from the peak at update 10 to a tenth of it at 90.
+    let progress = Double(89 - 10) / Double(90 - 10)
+    XCTAssertEqual(
+      straight.optimizer.learningRate, Float(3e-4 + (3e-3 - 3e-4) * (1 + cos(Double.pi * progress)) / 2),
+      accuracy: 1e-9)
+
+    let interrupted = try trainer(transformer, output: "interrupted")
+    guard case .interrupted(35, _) = try interrupted.run(stopRequested: { interrupted.update == 35 }) else {
+      return XCTFail("expected an interruption at update 35")
+    }
+    try TrainingTestSupport.complete(PriorTrainer(configFile: nil, overrides: [], resume: "\(run)/interrupted"))
+    let expected = try TrainingTestSupport.tensorBits("\(run)/straight/checkpoints/prior.safetensors")
+    XCTAssertNotNil(expected[PriorCheckpoint.dropoutGeneratorName])
+    XCTAssertEqual(try TrainingTestSupport.tensorBits("\(run)/interrupted/checkpoints/prior.safetensors"), expected)
+
+    let checkpoint = try PriorCheckpoint(contentsOf: "\(run)/straight/checkpoints/prior.safetensors")
+    XCTAssertEqual(checkpoint.kind, "transformer")
+    let model = try checkpoint.model()
+    XCTAssertTrue(model is TransformerPrior)
+    var rng = RandomGenerator(seed: 1)
+    let codes = try model.sample(
+      count: 3, height: checkpoint.grid.height, width: checkpoint.grid.width, labels: nil,
+      options: SamplingOptions(topP: 0.9), rng: &rng)
+    XCTAssertEqual(codes.count, 3 * checkpoint.grid.height * checkpoint.grid.width)
+    XCTAssertTrue(codes.allSatisfy { (0..<16).contains($0) })
+  }
+
+  func testTheTransformersOwnDefaultsApplyWhereARunSetsNone() throws {
+    let defaults = try PriorTrainingConfiguration.resolve(
+      configFile: nil, overrides: [("model", .string("transformer"))]
+    ).forModel
+    XCTAssertEqual([defaults.dim, defaults.layers], [128, 6])
+    XCTAssertEqual(defaults.learningRate, 1e-3)
+    let set = try PriorTrainingConfiguration.resolve(
+      configFile: nil,
+      overrides: [("model", .string("transformer")), ("dim", .integer(32)), ("learning_rate", .number(0.01))]
+    ).forModel
+    XCTAssertEqual([set.dim, set.layers], [32, 6])
+    XCTAssertEqual(set.learningRate, 0.01)
+    let pixelCNN = try PriorTrainingConfiguration.resolve(configFile: nil, overrides: []).forModel
+    XCTAssertEqual([pixelCNN.dim, pixelCNN.layers], [64, 15])
+    DataTestSupport.assertThrows(["'dim' (16) must be a multiple of 'heads' (3)", "heads"]) {
+      _ = try self.trainer(self.transformer + [("heads", .integer(3))])
+    }
+    DataTestSupport.assertThrows(["--dropout must be in [0, 1)"]) {
+      _ = try self.trainer(self.transformer + [("dropout", .number(1))])
+    }
+    DataTestSupport.assertThrows(["--model must be gated_pixelcnn or transformer, got \"gpt\""]) {
+      _ = try self.trainer([("model", .string("gpt"))])
+    }
+  }
 }

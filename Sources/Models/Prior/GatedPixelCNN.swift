@@ -19,7 +19,16 @@ public struct PriorConfiguration: Equatable, Sendable {
     (self.codes, self.dim, self.layers, self.classes, self.headHidden) = (codes, dim, layers, classes, headHidden)
   }
 
-  /// The architecture that `GatedPixelCNN.architecture` records.
+  /// The keys of checkpoint metadata, the classic repo's names: `n_embeddings`, `dim`, `n_layers`, `n_classes`,
+  /// `head_hidden`.
+  public var architecture: [String: String] {
+    [
+      "n_embeddings": "\(codes)", "dim": "\(dim)", "n_layers": "\(layers)", "n_classes": "\(classes)",
+      "head_hidden": "\(headHidden)",
+    ]
+  }
+
+  /// The architecture that `architecture` records.
   /// - Throws: `TensorError` naming a key that is missing, not a whole number, or out of range.
   public init(architecture: [String: String]) throws {
     func value(_ key: String, atLeast bound: Int) throws -> Int {
@@ -67,14 +76,7 @@ public final class GatedPixelCNN: Prior {
   public var codes: Int { configuration.codes }
   public var classes: Int { configuration.classes }
 
-  /// `n_embeddings`, `dim`, `n_layers`, `n_classes`, `head_hidden`: the classic repo's names.
-  public var architecture: [String: String] {
-    let c = configuration
-    return [
-      "n_embeddings": "\(c.codes)", "dim": "\(c.dim)", "n_layers": "\(c.layers)", "n_classes": "\(c.classes)",
-      "head_hidden": "\(c.headHidden)",
-    ]
-  }
+  public var architecture: [String: String] { configuration.architecture }
 
   /// A fresh prior from `architecture`'s keys (see `architecture`).
   /// - Throws: `TensorError` naming a key that is missing, not a whole number, or out of range.

@@ -39,10 +39,18 @@ public struct PriorCheckpoint: Sendable {
     ]) { $1 }
     metadata["latents"] = latents
     metadata["vqvae_checkpoint"] = vqvaeCheckpoint
-    return TrainingState.file(
+    var file = TrainingState.file(
       module: model, optimizer: optimizer, sampler: sampler, update: update, wallSeconds: wallSeconds,
       metadata: metadata)
+    if let transformer = model as? TransformerPrior {
+      file.add(
+        dropoutGeneratorName, int64s: transformer.dropoutGenerator.state.map { Int64(bitPattern: $0) }, shape: [4])
+    }
+    return file
   }
+
+  /// The transformer's dropout generator, so that a resumed run draws the masks an uninterrupted one would.
+  static let dropoutGeneratorName = "dropout_rng.state"
 
   /// Reads a prior checkpoint.
   /// - Throws: `TrainingError` naming the file if it is unreadable or not a prior's checkpoint.

@@ -57,6 +57,8 @@ public final class PriorTrainer: TrainingStage {
   private var rows: [Int]
   /// This rank's grids of each batch.
   private let share: Range<Int>
+  /// The transformer's learning rate by update; nil keeps the configured one (the gated PixelCNN).
+  private let schedule: WarmupCosineSchedule?
   private var indices: [Int]
   private var labels: [Int]
   private var interval = (updates: 0, loss: 0.0, hits: 0, seconds: 0.0)
@@ -118,22 +120,46 @@ public final class PriorTrainer: TrainingStage {
       folder: group.isLeader ? .create(outputPath) : PriorFolder(path: outputPath), group: group)
   }
 
-  /// The prior that `configuration` trains on `latents`: K from the latents, classes when they have labels and
-  /// class conditioning is on.
+  /// The prior that `configuration` trains on `latents`, as its kind and checkpoint architecture: K from the
+  /// latents, classes when they have labels and class conditioning is on, the transformer's positions from the grid.
   private static func architecture(
     _ configuration: PriorTrainingConfiguration, _ latents: LatentBlock
-  ) -> PriorConfiguration {
-    PriorConfiguration(
-      codes: latents.codebookSize, dim: configuration.dim, layers: configuration.layers,
-      classes: configuration.classConditioning ? latents.classCount : 0, headHidden: configuration.headHidden)
+  ) -> (kind: String, architecture: [String: String]) {
+    let c = configuration.forModel
+    let classes = c.classConditioning ? latents.classCount : 0
+    switch c.model {
+    case .gatedPixelCNN:
+      return (
+        GatedPixelCNN.kind,
+        PriorConfiguration(
+          codes: latents.codebookSize, dim: c.dim, layers: c.layers, classes: classes, headHidden: c.headHidden
+        ).architecture
+      )
+    case .transformer:
+      return (
+        TransformerPrior.kind,
+        TransformerConfiguration(
+          codes: latents.codebookSize, dim: c.dim, layers: c.layers, heads: c.heads, classes: classes,
+          maxPositions: latents.gridSize, dropout: c.dropout
+        ).architecture
+      )
+    }
   }
 
-  /// Checks that training fits in memory, with K and the classes from `latents.json` and the sizes from the flags.
-  /// - Throws: `TrainingError` with the estimate and the limit.
+  /// Checks the architecture and that training fits in memory, with K and the classes from `latents.json` and the
+  /// sizes from the flags.
+  /// - Throws: `TrainingError` naming the setting at fault, or with the estimate and the limit.
   static func checkFeasible(_ configuration: PriorTrainingConfiguration, _ latents: LatentBlock) throws {
+    let (kind, architecture) = architecture(configuration, latents)
+    let footprint: Footprint
+    do {
+      footprint = try Priors.footprint(
+        kind: kind, architecture: architecture, height: latents.height, width: latents.width)
+    } catch {
+      throw TrainingError("\(error) (the settings dim, n_layers, heads, dropout)")
+    }
     try MemoryEstimate.checkTraining(
-      "gated-pixelcnn", architecture(configuration, latents).footprint(height: latents.height, width: latents.width),
-      batch: configuration.batchSize, batchName: configuration.describe("batch_size"))
+      "gated-pixelcnn", footprint, batch: configuration.batchSize, batchName: configuration.describe("batch_size"))
   }
 
   /// The configured LATENT_BLOCK (by default the newest finished run's `latents/`), cut to the limits.
@@ -160,13 +186,20 @@ public final class PriorTrainer: TrainingStage {
     configuration: PriorTrainingConfiguration, latents: LatentBlock, latentsPath: String, folder: PriorFolder,
     resumingFrom checkpoint: PriorCheckpoint? = nil, group: ProcessGroup = .single
   ) throws {
+    let configuration = configuration.forModel
     try Self.checkFeasible(configuration, latents)
-    let architecture = Self.architecture(configuration, latents)
-    let classes = architecture.classes
+    let (kind, architecture) = Self.architecture(configuration, latents)
     var rng = RandomGenerator(seed: UInt64(configuration.seed))
-    let model = GatedPixelCNN(architecture, rng: &rng)
+    let model = try Priors.make(kind: kind, architecture: architecture, rng: &rng)
+    let classes = model.classes
     self.model = model
-    optimizer = Adam(parameters: model.namedParameters, learningRate: configuration.learningRate)
+    if let transformer = model as? TransformerPrior {
+      optimizer = Adam.adamW(
+        parameters: model.namedParameters, learningRate: configuration.learningRate,
+        weightDecay: configuration.weightDecay, exemptFromWeightDecay: transformer.parametersExemptFromWeightDecay)
+    } else {
+      optimizer = Adam(parameters: model.namedParameters, learningRate: configuration.learningRate)
+    }
     let perEpoch = (latents.train.count + configuration.batchSize - 1) / configuration.batchSize
     // Saturating: --epochs may be any size, and n_updates then decides.
     let (epochUpdates, overflow) = configuration.epochs.multipliedReportingOverflow(by: perEpoch)
@@ -178,7 +211,7 @@ public final class PriorTrainer: TrainingStage {
       {
         architecture.merging(["model": kind, "grid_height": "\(grid.height)", "grid_width": "\(grid.width)"]) { $1 }
       }
-      let mine = described(model.architecture, kind: GatedPixelCNN.kind, grid: (latents.height, latents.width))
+      let mine = described(model.architecture, kind: kind, grid: (latents.height, latents.width))
       let trained = described(checkpoint.architecture, kind: checkpoint.kind, grid: checkpoint.grid)
       let differences = mine.sorted { $0.key < $1.key }.compactMap { key, value in
         trained[key] == value ? nil : "\(key) \(trained[key] ?? "none") (not \(value))"
@@ -195,14 +228,29 @@ public final class PriorTrainer: TrainingStage {
       }
       try checkpoint.state.restore(module: model, optimizer: optimizer)
       sampler = try checkpoint.state.sampler(count: latents.train.count)
+      if let transformer = model as? TransformerPrior {
+        transformer.dropoutGenerator = try checkpoint.state.generator(PriorCheckpoint.dropoutGeneratorName)
+      }
     } else {
       sampler = BatchSampler(count: latents.train.count, rng: rng)
+    }
+    if let transformer = model as? TransformerPrior {
+      // Each rank draws the dropout masks of its own share of the batch.
+      if group.rank > 0 {
+        transformer.dropoutGenerator = RandomGenerator(seed: transformer.dropoutGenerator.next() &+ UInt64(group.rank))
+      }
+      schedule = WarmupCosineSchedule(
+        peak: configuration.learningRate, floor: configuration.learningRate / 10,
+        warmupSteps: min(configuration.warmupUpdates, totalUpdates), totalSteps: totalUpdates)
+    } else {
+      schedule = nil
     }
     let recorded = ConfigValue.object(
       configuration.values.merging([
         "n_embeddings": .integer(latents.codebookSize), "n_classes": .integer(classes),
         "grid_shape": .array([.integer(latents.height), .integer(latents.width)]),
-        "vqvae_checkpoint": latents.checkpoint.map { .string($0) } ?? .null, "optimizer": .string("Adam"),
+        "vqvae_checkpoint": latents.checkpoint.map { .string($0) } ?? .null,
+        "optimizer": .string(schedule == nil ? "Adam" : "AdamW"),
       ]) { $1 })
     configurationJSON = recorded.jsonText
     if group.isLeader { try JSONFile.write(recorded, to: folder.configPath) }
@@ -228,9 +276,14 @@ public final class PriorTrainer: TrainingStage {
         + "grids of \(block.height)x\(block.width), K \(block.codebookSize)"
         + (block.classCount > 0 ? ", \(block.classCount) classes" : ""),
       "prior: \(type(of: model).kind), \(model.parameterCount) parameters (dim \(settings.dim), \(settings.layers) "
-        + "layers, " + (model.classes > 0 ? "class-conditional" : "unconditional")
-        + (settings.headHidden > 0 ? ", head hidden \(settings.headHidden)" : "") + "); batch \(settings.batchSize), "
-        + "\(totalUpdates) updates, Adam lr \(settings.learningRate), seed \(settings.seed)",
+        + (schedule == nil ? "layers" : "blocks of \(settings.heads) heads, dropout \(settings.dropout)") + ", "
+        + (model.classes > 0 ? "class-conditional" : "unconditional")
+        + (settings.headHidden > 0 && schedule == nil ? ", head hidden \(settings.headHidden)" : "")
+        + "); batch \(settings.batchSize), \(totalUpdates) updates, "
+        + (schedule == nil
+          ? "Adam lr \(settings.learningRate)"
+          : "AdamW lr \(settings.learningRate) (warm-up \(schedule?.warmupSteps ?? 0), cosine to a tenth), weight decay "
+            + "\(settings.weightDecay)") + ", seed \(settings.seed)",
       "prior folder: \(folder.path)" + (update > 0 ? " (resuming at update \(update))" : restarted ? restartNote : ""),
     ]
   }
@@ -255,6 +308,7 @@ public final class PriorTrainer: TrainingStage {
 
   public func loss() throws -> Tensor {
     let (size, train) = (latents.gridSize, latents.train)
+    if let schedule { optimizer.learningRate = schedule.learningRate(atStep: loop.update) }
     sampler.next(into: &rows)
     for (slot, row) in rows[share].enumerated() {
       for p in 0..<size { indices[slot * size + p] = train.indices[row * size + p] }
