@@ -64,7 +64,8 @@ extension TransformerConfiguration {
   /// The footprint of a transformer prior on `height x width` grids.
   public func footprint(height: Int, width: Int) -> Footprint {
     let (k, d, n, heads) = (Double(codes), Double(dim), Double(layers), Double(self.heads))
-    let starts = Double(max(classes, 1))
+    // The class (or start) tokens, and the class embedding added at every position when conditional.
+    let starts = Double(max(classes, 1)) + Double(classes)
     let positions = Double(height) * Double(width)
     return Footprint(
       parameters: [

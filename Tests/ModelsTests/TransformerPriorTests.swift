@@ -88,6 +88,41 @@ final class TransformerPriorTests: XCTestCase {
     }
   }
 
+  /// The class embedding carries the class to every position: with the class tokens of two classes made equal,
+  /// their logits still differ at every position, and with the class embeddings made equal too, they are the same.
+  func testTheClassEmbeddingReachesEveryPosition() throws {
+    let model = randomModel(classes: 3)
+    let classEmbedding = try XCTUnwrap(model.classEmbedding)
+    XCTAssertEqual(classEmbedding.weight.shape, [3, 12])
+    XCTAssertTrue(model.namedParameters.contains { $0.name == "class_embedding.weight" })
+    XCTAssertNil(randomModel(classes: 0).classEmbedding)
+    XCTAssertFalse(randomModel(classes: 0).namedParameters.contains { $0.name.hasPrefix("class_embedding") })
+    let (height, width, d) = (4, 5, 12)
+    var rng = RandomGenerator(seed: 12)
+    let codes = (0..<(height * width)).map { _ in rng.integer(below: 10) }
+    func logits(_ label: Int) throws -> [Float] {
+      try withoutGrad { try model.positionLogits(codes, batch: 1, height: height, width: width, labels: [label]) }.data
+    }
+    func copyRow(_ table: Embedding, from source: Int, to target: Int) {
+      for i in 0..<d { table.weight.data[target * d + i] = table.weight.data[source * d + i] }
+    }
+    copyRow(model.startEmbedding, from: 0, to: 1)
+    let (zero, one) = (try logits(0), try logits(1))
+    for p in 0..<(height * width) {
+      XCTAssertNotEqual(
+        Array(zero[(p * 10)..<((p + 1) * 10)]), Array(one[(p * 10)..<((p + 1) * 10)]),
+        "the class does not reach position \(p) through the class embedding")
+    }
+    copyRow(classEmbedding, from: 0, to: 1)
+    XCTAssertEqual(try logits(0), try logits(1), "the class enters through the class token and embedding only")
+    // Trained, every position's input sends gradient to its class's row alone.
+    let loss = try model.loss(codes, batch: 1, height: height, width: width, labels: [2]).loss
+    try loss.backward()
+    let gradient = try XCTUnwrap(classEmbedding.weight.grad)
+    XCTAssertEqual(gradient[0..<(2 * d)].reduce(0) { $0 + abs($1) }, 0)
+    XCTAssertGreaterThan(gradient[(2 * d)...].reduce(0) { $0 + abs($1) }, 0)
+  }
+
   /// For each position i: the gradient of its logits with respect to the input sequence is exactly zero at input
   /// positions after i (which hold the codes at i and later) and non-zero at every position up to i.
   func testTheGradientOfALogitReachesNoLaterInputPosition() throws {
@@ -194,6 +229,10 @@ final class TransformerPriorTests: XCTestCase {
       ])
     XCTAssertTrue(
       model.parametersExemptFromWeightDecay.isSuperset(of: ["token_embedding.weight", "ln_f.bias", "head.bias"]))
+    let conditional = TransformerPrior(
+      TransformerConfiguration(codes: 6, dim: 8, layers: 1, heads: 2, classes: 3, maxPositions: 4), rng: &rng)
+    XCTAssertTrue(
+      conditional.parametersExemptFromWeightDecay.isSuperset(of: ["start_embedding.weight", "class_embedding.weight"]))
   }
 
   func testDropoutActsOnlyWhileGradientsAreRecorded() throws {

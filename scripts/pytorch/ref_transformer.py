@@ -29,7 +29,10 @@ def sample(model, labels, height, width, generator):
     caches = [([], []) for _ in model.blocks]
     for p in range(length):
         token = model.start_embedding(labels) if p == 0 else model.token_embedding(codes[:, p - 1])
-        x = (token + model.position_embedding.weight[p])[:, None]
+        x = token + model.position_embedding.weight[p]
+        if model.class_embedding is not None:
+            x = x + model.class_embedding(labels)
+        x = x[:, None]
         for block, (keys, values) in zip(model.blocks, caches):
             h = block.ln1(x)
             d, heads = h.shape[-1], block.attn.heads

@@ -5,6 +5,7 @@ The model (module paths = the toolkit's tensor names, so either side loads the o
 
   token_embedding    nn.Embedding(K, d)                 the codes
   start_embedding    nn.Embedding(max(n_classes, 1), d) the class token (row 0: the start token when unconditional)
+  class_embedding    nn.Embedding(n_classes, d)         added to every position's input (absent when unconditional)
   position_embedding nn.Embedding(max_positions, d)     learned positions 0..T-1, T = height * width
   blocks.<i>         pre-LN: x + attn(ln1(x)), then x + mlp(ln2(x)) (dropout after each branch)
       attn.qkv  nn.Linear(d, 3d)  q, k, v = qkv(x).split(d); heads of d / heads; causal softmax(q k^T / sqrt(dh)) v
@@ -12,8 +13,10 @@ The model (module paths = the toolkit's tensor names, so either side loads the o
       mlp.0 nn.Linear(d, 4d), mlp.1 nn.GELU() (exact erf), mlp.2 nn.Linear(4d, d)
   ln_f, head         nn.LayerNorm(d), nn.Linear(d, K)
 
-Input position 0 is the class (or start) token, position i > 0 the code at i - 1, so the logits at position i
-depend only on the codes before i and the class. Loss: mean cross-entropy of the logits (B, K, H, W) against the codes.
+Input position 0 is the class (or start) token, position i > 0 the code at i - 1, each plus its position's
+embedding and, when conditional, the class embedding (the class reaches every position directly, as the gated
+PixelCNN's class embedding reaches every layer), so the logits at position i depend only on the codes before i and
+the class. Loss: mean cross-entropy of the logits (B, K, H, W) against the codes.
 
 Initialisation as GPTs do (normal std 0.02 for Linear and Embedding weights, zero biases, LayerNorm ones and zeros);
 the fixtures then redraw every parameter at a larger scale, so that attention is far from uniform and every
@@ -67,6 +70,7 @@ class TransformerPrior(nn.Module):
         self.n_classes = n_classes
         self.token_embedding = nn.Embedding(n_embeddings, dim)
         self.start_embedding = nn.Embedding(max(n_classes, 1), dim)
+        self.class_embedding = nn.Embedding(n_classes, dim) if n_classes > 0 else None
         self.position_embedding = nn.Embedding(max_positions, dim)
         self.drop = nn.Dropout(dropout)
         self.blocks = nn.ModuleList([Block(dim, heads, dropout) for _ in range(n_layers)])
@@ -87,6 +91,8 @@ class TransformerPrior(nn.Module):
         z = codes.reshape(b, h * w)
         start = self.start_embedding(labels if self.n_classes > 0 else torch.zeros(b, dtype=torch.long))
         x = torch.cat([start[:, None], self.token_embedding(z[:, :-1])], 1) + self.position_embedding.weight[: h * w]
+        if self.class_embedding is not None:
+            x = x + self.class_embedding(labels)[:, None]
         x = self.drop(x)
         for block in self.blocks:
             x = block(x)

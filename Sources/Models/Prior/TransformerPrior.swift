@@ -11,8 +11,8 @@ public struct TransformerConfiguration: Equatable, Sendable {
   public var layers = 8
   /// Attention heads per block; `dim` is a multiple of them.
   public var heads = 8
-  /// Conditioning classes (the first input position is the class token); 0 for an unconditional prior (one learned
-  /// start token).
+  /// Conditioning classes (the first input position is the class token, and every position's input adds the class's
+  /// embedding); 0 for an unconditional prior (one learned start token, no class embedding).
   public var classes = 0
   /// The longest sequence, `height · width` of the largest grid: the rows of the position embedding.
   public var maxPositions = 64
@@ -63,18 +63,23 @@ public struct TransformerConfiguration: Equatable, Sendable {
 
 /// The transformer prior over grids of code indices: a decoder-only GPT (pre-LN blocks, `TransformerBlock`) over
 /// the grid read in raster order. Input position 0 is the class token (or a learned start token), position i > 0
-/// the embedding of the code at i - 1, each plus a learned position embedding; the causal attention makes the
-/// logits at position i depend only on the codes before i and the class.
+/// the embedding of the code at i - 1, each plus a learned position embedding and, when conditional, the class's
+/// embedding: the class reaches every position directly, not only through attention to the class token (with the
+/// token alone, samples were recognised as their class less often than the gated PixelCNN's, which adds the class
+/// to every layer). The causal attention makes the logits at position i depend only on the codes before i and the
+/// class.
 ///
 /// Parameter names follow the PyTorch module tree of `scripts/pytorch/transformer_fixtures.py`
-/// (`token_embedding.weight`, `start_embedding.weight`, `position_embedding.weight`, `blocks.<i>.…`, `ln_f.…`,
-/// `head.…`), so either side loads the other's checkpoints. Initialised as GPTs: normal weights with standard
+/// (`token_embedding.weight`, `start_embedding.weight`, `class_embedding.weight` when conditional,
+/// `position_embedding.weight`, `blocks.<i>.…`, `ln_f.…`, `head.…`), so either side loads the other's checkpoints. Initialised as GPTs: normal weights with standard
 /// deviation 0.02, zero biases, LayerNorm ones and zeros.
 public final class TransformerPrior: Prior {
   public let configuration: TransformerConfiguration
   public let tokenEmbedding: Embedding
   /// The class tokens, `[classes, d]`, or the one start token `[1, d]` of an unconditional prior.
   public let startEmbedding: Embedding
+  /// The class embeddings `[classes, d]` added to the input at every position; nil for an unconditional prior.
+  public let classEmbedding: Embedding?
   public let positionEmbedding: Embedding
   public let blocks: [TransformerBlock]
   public let finalNorm: LayerNorm
@@ -100,6 +105,8 @@ public final class TransformerPrior: Prior {
     finalNorm = LayerNorm(c.dim)
     head = gptLinear(c.dim, c.codes, rng: &rng)
     dropoutGenerator = RandomGenerator(seed: rng.next())
+    // Drawn last, so that the other parameters draw what they drew before the class embedding was added.
+    classEmbedding = c.classes > 0 ? table(c.classes) : nil
   }
 
   public static let kind = "transformer"
@@ -137,6 +144,7 @@ public final class TransformerPrior: Prior {
   public var namedParameters: [(name: String, tensor: Tensor)] {
     prefixed("token_embedding", tokenEmbedding.namedParameters)
       + prefixed("start_embedding", startEmbedding.namedParameters)
+      + (classEmbedding.map { prefixed("class_embedding", $0.namedParameters) } ?? [])
       + prefixed("position_embedding", positionEmbedding.namedParameters)
       + blocks.enumerated().flatMap { prefixed("blocks.\($0.offset)", $0.element.namedParameters) }
       + prefixed("ln_f", finalNorm.namedParameters) + prefixed("head", head.namedParameters)
@@ -186,7 +194,8 @@ public final class TransformerPrior: Prior {
   }
 
   /// The input sequence `[batch · length, d]`: per grid the start token (its class's, when conditional), then the
-  /// embeddings of its first `length - 1` codes, each plus its position's embedding.
+  /// embeddings of its first `length - 1` codes, each plus its position's embedding and, when conditional, its
+  /// class's embedding.
   /// - Throws: `TensorError` if the grid has more positions than `max_positions`, or a label or code is out of range.
   func embed(_ indices: [Int], batch: Int, length: Int, labels: [Int]?) throws -> Tensor {
     guard length <= configuration.maxPositions else {
@@ -194,7 +203,8 @@ public final class TransformerPrior: Prior {
         "TransformerPrior: grids of \(length) positions are longer than max_positions \(configuration.maxPositions)")
     }
     let d = configuration.dim
-    let start = try startEmbedding(try startRows(labels, batch: batch)).reshaped([batch, 1, d])
+    let rows = try startRows(labels, batch: batch)
+    let start = try startEmbedding(rows).reshaped([batch, 1, d])
     var sequence = start
     if length > 1 {
       let shifted = (0..<batch).flatMap { n in indices[(n * length)..<((n + 1) * length - 1)] }
@@ -202,10 +212,13 @@ public final class TransformerPrior: Prior {
       sequence = try Tensor.concatenate([start, tokens], axis: 1)
     }
     let positions = try positionEmbedding(Array(0..<length))
-    return try (sequence + positions).reshaped([batch * length, d])
+    let input = try (sequence + positions).reshaped([batch * length, d])
+    guard let classEmbedding else { return input }
+    return try input + classEmbedding(rows.flatMap { [Int](repeating: $0, count: length) })
   }
 
-  /// The rows of `startEmbedding` for a batch: each grid's class, or row 0 for all when unconditional.
+  /// The rows of `startEmbedding` (and of `classEmbedding`) for a batch: each grid's class, or row 0 for all when
+  /// unconditional.
   /// - Throws: `TensorError` if a conditional prior gets no labels or the wrong number of them.
   func startRows(_ labels: [Int]?, batch: Int) throws -> [Int] {
     guard configuration.classes > 0 else { return [Int](repeating: 0, count: batch) }

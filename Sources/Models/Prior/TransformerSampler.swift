@@ -34,12 +34,14 @@ public struct TransformerSampler {
       let startRows = try model.startRows(labels, batch: count)
       var scratch = [Float](repeating: 0, count: k)
       for p in 0...last {
-        // Position p's input: the start token, or the code at p - 1 (drawn or kept).
+        // Position p's input: the start token, or the code at p - 1 (drawn or kept), plus p's position embedding
+        // and, when conditional, the class embedding (added in the order `TransformerPrior.embed` adds them).
         let token =
           p == 0
           ? try model.startEmbedding(startRows)
           : try model.tokenEmbedding((0..<count).map { codes[$0 * length + p - 1] })
         var x = try token + model.positionEmbedding([p])
+        if let classEmbedding = model.classEmbedding { x = try x + classEmbedding(startRows) }
         for (l, block) in model.blocks.enumerated() { x = try block.step(x, cache: &caches[l]) }
         guard (0..<count).contains(where: { draws($0, p) }) else { continue }
         // [count, K]: grid n's logits are row n.
