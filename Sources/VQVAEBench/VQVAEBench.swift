@@ -57,9 +57,9 @@ struct VQVAEBench: ParsableCommand {
     if wanted("vqvae.encode.10000") { results.append(try encodeRow(repetitions: 3)) }
     if wanted("vqvae.decode.100") { results.append(try decodeRow(repetitions: repetitions)) }
     for batch in [32, 128] where wanted("pixelcnn.train_step.b\(batch)") {
-      results.append(try priorTrainStepRow(batch: batch, repetitions: batch > 32 ? 10 : repetitions))
+      results.append(try pixelCNNTrainStepRow(batch: batch, repetitions: batch > 32 ? 10 : repetitions))
     }
-    if wanted("pixelcnn.sample.100") { results.append(try priorSampleRow(repetitions: 3)) }
+    if wanted("pixelcnn.sample.100") { results.append(try pixelCNNSampleRow(repetitions: 3)) }
     if let prefixes { results = results.filter { row in prefixes.contains { row.name.hasPrefix($0) } } }
     if !memoryInThisProcess {
       for index in results.indices where results[index].peakResidentMiB != nil {
