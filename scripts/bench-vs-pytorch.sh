@@ -2,7 +2,7 @@
 # Runs vqvae-bench and the PyTorch reference (scripts/pytorch/run_bench.py) in one invocation and prints one table
 # of both with the ratios. The machine is noisy: only ratios measured side by side in one run mean anything.
 #   scripts/bench-vs-pytorch.sh [--rounds N] [--markdown] [--rows PREFIXES]   (needs `pip install torch numpy`;
-#     ~5 minutes a round; --rows transformer,pixelcnn.sample: only the rows whose vqvae-bench name starts so)
+#     ~4 minutes a round; --rows transformer,pixelcnn.sample: only the rows whose vqvae-bench name starts so)
 #   scripts/bench-vs-pytorch.sh --pipeline quick|default|smoke [--rounds N]
 # With N rounds the two sides alternate N times; each side's figure is its best round, and the table adds the range
 # of the round-by-round ratios. --pipeline times whole pipelines instead: scripts/pipeline.sh with that preset against

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Run the whole PyTorch CPU reference benchmark and write BASELINE.md + baseline.json.
 
-  python3 run_bench.py                 # ~4-5 min on 2 cores
+  python3 run_bench.py                 # ~4 min on 2 cores
   python3 run_bench.py --quick         # fewer iterations (smoke run, numbers less stable)
   python3 run_bench.py --rows transformer    # only the rows whose key or vqvae-bench name starts so
 
