@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs vqvae-bench and the PyTorch reference (scripts/pytorch/run_bench.py) in one invocation and prints one table
 # of both with the ratios. The machine is noisy: only ratios measured side by side in one run mean anything.
-#   scripts/bench-vs-pytorch.sh [--rounds N] [--markdown]   (needs `pip install torch numpy`; ~3 minutes a round)
+#   scripts/bench-vs-pytorch.sh [--rounds N] [--markdown] [--rows PREFIXES]   (needs `pip install torch numpy`;
+#     ~4 minutes a round; --rows transformer,pixelcnn.sample: only the rows whose vqvae-bench name starts so)
 #   scripts/bench-vs-pytorch.sh --pipeline quick|default|smoke [--rounds N]
 # With N rounds the two sides alternate N times; each side's figure is its best round, and the table adds the range
 # of the round-by-round ratios. --pipeline times whole pipelines instead: scripts/pipeline.sh with that preset against
@@ -11,6 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=1
 markdown=()
+rows=()
 pipeline=""
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -26,9 +28,17 @@ while [ $# -gt 0 ]; do
       markdown=(--markdown)
       shift
       ;;
+    --rows)
+      [ -n "${2:-}" ] || {
+        echo "bench-vs-pytorch: --rows needs comma-separated row-name prefixes (transformer,pixelcnn.sample)" >&2
+        exit 2
+      }
+      rows=(--rows "$2")
+      shift 2
+      ;;
     *)
       echo "bench-vs-pytorch: unknown argument '$1' (usage: scripts/bench-vs-pytorch.sh [--rounds N] [--markdown]" \
-        "[--pipeline quick|default|smoke])" >&2
+        "[--rows PREFIXES] [--pipeline quick|default|smoke])" >&2
       exit 2
       ;;
   esac
@@ -67,14 +77,17 @@ if [ -n "$pipeline" ]; then
   echo "(all figures in $out/)"
   exit 0
 fi
-swift build -c release --product vqvae-bench
+# SWIFT_BUILD_FLAGS: extra `swift build` flags, as for scripts/pipeline.sh (SWIFT_BUILD_FLAGS="-j 1" on a shared machine).
+read -r -a flags <<<"${SWIFT_BUILD_FLAGS:-}"
+swift build -c release "${flags[@]}" --product vqvae-bench
 ours=()
 theirs=()
 for round in $(seq 1 "$rounds"); do
   echo "== round $round of $rounds: vqvae-bench ($threads threads)"
-  .build/release/vqvae-bench --threads "$threads" --json >"$out/swift-$round.json"
+  .build/release/vqvae-bench --threads "$threads" --json "${rows[@]}" >"$out/swift-$round.json"
   echo "== round $round of $rounds: PyTorch reference ($threads threads)"
-  python3 scripts/pytorch/run_bench.py --threads "$threads" --out "$out/pytorch-$round.md" >"$out/pytorch-$round.log"
+  python3 scripts/pytorch/run_bench.py --threads "$threads" --out "$out/pytorch-$round.md" "${rows[@]}" \
+    >"$out/pytorch-$round.log"
   ours+=("$out/swift-$round.json")
   theirs+=("$out/pytorch-$round.json")
 done

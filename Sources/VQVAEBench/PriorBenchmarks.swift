@@ -1,10 +1,14 @@
 import Pipeline
 import TensorEngine
 
-/// The default prior of `gated-pixelcnn` (K 512, dim 64, 15 layers, 10 classes), as `ref_pixelcnn.py` builds it.
+/// The architecture of `gated-pixelcnn`'s default prior (K 512, dim 64, 15 layers, 10 classes), as `ref_pixelcnn.py`
+/// builds it.
+private let pixelCNNConfiguration = PriorConfiguration(codes: 512, dim: 64, layers: 15, classes: 10)
+
+/// A fresh default prior, the same weights every time.
 private func defaultPrior() -> GatedPixelCNN {
   var rng = RandomGenerator(seed: 2)
-  return GatedPixelCNN(PriorConfiguration(codes: 512, dim: 64, layers: 15, classes: 10), rng: &rng)
+  return GatedPixelCNN(pixelCNNConfiguration, rng: &rng)
 }
 
 /// Multiply-adds x 2 of one forward pass of the prior over `grids` 8x8 grids (convolutions only, as the reference
@@ -23,38 +27,60 @@ func priorForwardFlops(_ configuration: PriorConfiguration, grids: Int) -> Doubl
 }
 
 /// One Adam step of the default prior on random latents, as `ref_pixelcnn.py`'s `train_step`.
-func priorTrainStepRow(batch: Int, repetitions: Int) throws -> BenchmarkRow {
-  resetPeakResident()
-  var rng = RandomGenerator(seed: 3)
-  let model = defaultPrior()
-  let adam = Adam(parameters: model.namedParameters, learningRate: 3e-4)
-  let indices = (0..<(batch * 64)).map { _ in rng.integer(below: 512) }
-  let labels = (0..<batch).map { _ in rng.integer(below: 10) }
-  let times = try measure(repetitions: repetitions) {
-    adam.zeroGrad()
-    let (loss, _) = try model.loss(indices, batch: batch, height: 8, width: 8, labels: labels)
-    try loss.backward()
-    adam.update()
+func pixelCNNTrainStepRow(batch: Int, repetitions: Int) throws -> BenchmarkRow {
+  try priorTrainStepRow(
+    name: "pixelcnn.train_step.b\(batch)", detail: "Adam step, batch \(batch), 8x8 latents, K 512", batch: batch,
+    repetitions: repetitions, forwardFlops: priorForwardFlops(pixelCNNConfiguration, grids: batch)
+  ) {
+    let model = defaultPrior()
+    return (model, Adam(parameters: model.namedParameters, learningRate: 3e-4))
   }
-  let flops = 3 * priorForwardFlops(model.configuration, grids: batch)
-  return BenchmarkRow(
-    name: "pixelcnn.train_step.b\(batch)", detail: "Adam step, batch \(batch), 8x8 latents, K 512",
-    medianMilliseconds: times.median, minimumMilliseconds: times.min()!, repetitions: repetitions,
-    gflops: flops / times.median / 1e6, gemmGflops: nil, peakResidentMiB: peakResidentMiB())
 }
 
 /// Sampling 100 grids of 8x8 codes from the default prior, one class per ten grids.
-func priorSampleRow(repetitions: Int) throws -> BenchmarkRow {
-  let sampler = PriorSampler(model: defaultPrior())
+func pixelCNNSampleRow(repetitions: Int) throws -> BenchmarkRow {
+  try priorSampleRow(
+    name: "pixelcnn.sample.100", detail: "100 grids of 8x8, incremental", model: defaultPrior(),
+    forwardFlops: priorForwardFlops(pixelCNNConfiguration, grids: 100), repetitions: repetitions)
+}
+
+/// One optimiser step of a prior on `batch` random 8x8 grids (one random class each), as the reference scripts'
+/// train steps: zero the gradients, loss, backward, update. `build` makes the model and its optimiser after the
+/// peak-memory mark is reset, so that the row's memory counts them; the GFLOP/s count 3 x `forwardFlops`.
+func priorTrainStepRow<Model: Prior>(
+  name: String, detail: String, batch: Int, repetitions: Int, forwardFlops: Double,
+  build: () -> (model: Model, optimizer: Adam)
+) throws -> BenchmarkRow {
+  resetPeakResident()
+  let (model, optimizer) = build()
+  var rng = RandomGenerator(seed: 3)
+  let indices = (0..<(batch * 64)).map { _ in rng.integer(below: model.codes) }
+  let labels = (0..<batch).map { _ in rng.integer(below: model.classes) }
+  let times = try measure(repetitions: repetitions) {
+    optimizer.zeroGrad()
+    let (loss, _) = try model.loss(indices, batch: batch, height: 8, width: 8, labels: labels)
+    try loss.backward()
+    optimizer.update()
+  }
+  return BenchmarkRow(
+    name: name, detail: detail, medianMilliseconds: times.median, minimumMilliseconds: times.min()!,
+    repetitions: repetitions, gflops: 3 * forwardFlops / times.median / 1e6, gemmGflops: nil,
+    peakResidentMiB: peakResidentMiB())
+}
+
+/// Sampling 100 grids of 8x8 codes from a prior with its own sampler (`Prior.sample`), one class per ten grids,
+/// after one untimed run; `forwardFlops` is the work of one forward pass over the 100 grids.
+func priorSampleRow(
+  name: String, detail: String, model: some Prior, forwardFlops: Double, repetitions: Int
+) throws -> BenchmarkRow {
   let labels = (0..<100).map { $0 / 10 }
   var rng = RandomGenerator(seed: 4)
   let times = try measure(repetitions: repetitions, warmup: 1) {
-    _ = try sampler.sample(count: 100, height: 8, width: 8, labels: labels, rng: &rng)
+    _ = try model.sample(count: 100, height: 8, width: 8, labels: labels, options: SamplingOptions(), rng: &rng)
   }
-  let flops = priorForwardFlops(sampler.model.configuration, grids: 100)
   return BenchmarkRow(
-    name: "pixelcnn.sample.100", detail: "100 grids of 8x8, incremental", medianMilliseconds: times.median,
-    minimumMilliseconds: times.min()!, repetitions: repetitions, gflops: flops / times.median / 1e6, gemmGflops: nil)
+    name: name, detail: detail, medianMilliseconds: times.median, minimumMilliseconds: times.min()!,
+    repetitions: repetitions, gflops: forwardFlops / times.median / 1e6, gemmGflops: nil)
 }
 
 /// Decoding 100 grids of 8x8 code indices into 1x32x32 images with the default VQ-VAE.

@@ -13,7 +13,9 @@ struct VQVAEBench: ParsableCommand {
       Rows: conv.<layer> (forward + backward of each VQ-VAE convolution at batch 32, with the raw sgemm rate of the
       same GEMM shapes); vqvae.train_step.b<batch>.<channels>x32x32 (one Adam step of the default VQ-VAE);
       vqvae.encode.10000 and vqvae.decode.100 (extract-latents' and sample's VQ-VAE passes);
-      pixelcnn.train_step.b<batch> (one Adam step of the default prior); pixelcnn.sample.100 (100 grids of 8x8).
+      pixelcnn.train_step.b<batch> (one Adam step of the default prior); pixelcnn.sample.100 (100 grids of 8x8);
+      transformer.train_step.b32 (one AdamW step of the transformer prior, K 512, dim 256, 8 layers, 8 heads, dropout
+      0.1); transformer.sample.100 (100 grids of 8x8 with the key/value-cached sampler).
       Run in release: swift run -c release vqvae-bench
       """)
 
@@ -57,9 +59,13 @@ struct VQVAEBench: ParsableCommand {
     if wanted("vqvae.encode.10000") { results.append(try encodeRow(repetitions: 3)) }
     if wanted("vqvae.decode.100") { results.append(try decodeRow(repetitions: repetitions)) }
     for batch in [32, 128] where wanted("pixelcnn.train_step.b\(batch)") {
-      results.append(try priorTrainStepRow(batch: batch, repetitions: batch > 32 ? 10 : repetitions))
+      results.append(try pixelCNNTrainStepRow(batch: batch, repetitions: batch > 32 ? 10 : repetitions))
     }
-    if wanted("pixelcnn.sample.100") { results.append(try priorSampleRow(repetitions: 3)) }
+    if wanted("pixelcnn.sample.100") { results.append(try pixelCNNSampleRow(repetitions: 3)) }
+    if wanted("transformer.train_step.b32") {
+      results.append(try transformerTrainStepRow(batch: 32, repetitions: min(repetitions, 10)))
+    }
+    if wanted("transformer.sample.100") { results.append(try transformerSampleRow(repetitions: 3)) }
     if let prefixes { results = results.filter { row in prefixes.contains { row.name.hasPrefix($0) } } }
     if !memoryInThisProcess {
       for index in results.indices where results[index].peakResidentMiB != nil {

@@ -20,6 +20,8 @@ TIMED = [
     ("pixelcnn.train_step.b32", "pixelcnn_train_8x8_b32", "PixelCNN train step 8x8, batch 32"),
     ("pixelcnn.train_step.b128", "pixelcnn_train_8x8_b128", "PixelCNN train step 8x8, batch 128"),
     ("pixelcnn.sample.100", "pixelcnn_sample_100x8x8", "PixelCNN sample 100 grids 8x8"),
+    ("transformer.train_step.b32", "transformer_train_8x8_b32", "Transformer train step 8x8, batch 32 (AdamW)"),
+    ("transformer.sample.100", "transformer_sample_100x8x8", "Transformer sample 100 grids 8x8 (key/value cache)"),
 ]
 # (our train-step row whose peak RSS we report, PyTorch (channels, batch))
 MEMORY = [

@@ -10,14 +10,13 @@ measures: K 512, dim 256, 8 layers, 8 heads, 10 classes, 8x8 grids (64 positions
 import argparse
 import json
 import os
-import statistics
 import sys
-import time
 
 import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ref_vqvae import summarize, timeit  # noqa: E402  (shared timing + contention tracking)
 from transformer_fixtures import TransformerPrior  # noqa: E402
 
 
@@ -47,6 +46,45 @@ def sample(model, labels, height, width, generator):
     return codes.view(n, height, width)
 
 
+def build_model(dim=256, layers=8, heads=8, n_classes=10, dropout=0.1, seed=0):
+    """The benchmarked prior (K 512, 64 positions), freshly initialised from `seed`."""
+    torch.manual_seed(seed)
+    return TransformerPrior(512, dim, layers, heads, n_classes, 64, dropout=dropout)
+
+
+def forward_macs(model, length=64):
+    """Multiply-adds of one forward pass over one grid of `length` positions, counted as vqvae-bench counts them:
+    per position and block qkv (3d^2), proj (d^2) and the MLP (8d^2), the causal attention's scores and weighted sum
+    (d per position attended: itself and those before it), then the head (dK)."""
+    d, k = model.head.in_features, model.head.out_features
+    per_block = length * 12 * d * d + 2 * d * length * (length + 1) // 2
+    return len(model.blocks) * per_block + length * d * k
+
+
+def bench_train(batch=32, iters=8, warmup=2, **size):
+    """AdamW steps (lr 3e-4, default weight decay) with dropout on, on random 8x8 latents: ref_vqvae's summary."""
+    model = build_model(**size)
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-4)
+    codes = torch.randint(0, 512, (batch, 8, 8))
+    labels = torch.arange(batch) % 10
+
+    def step():
+        opt.zero_grad()
+        F.cross_entropy(model(codes, labels), codes).backward()
+        opt.step()
+
+    model.train()
+    return summarize(timeit(step, warmup, iters))
+
+
+def bench_sample(n=100, iters=1, warmup=0, **size):
+    """Sampling n grids of 8x8 with the key/value cache, one class per n/10 grids: ref_vqvae's summary."""
+    model = build_model(**size).eval()
+    gen = torch.Generator().manual_seed(0)
+    labels = torch.arange(n) % 10
+    return summarize(timeit(lambda: sample(model, labels, 8, 8, gen), warmup, iters))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dim", type=int, default=256)
@@ -55,27 +93,12 @@ def main():
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--iters", type=int, default=8)
     a = ap.parse_args()
-    torch.manual_seed(0)
-    model = TransformerPrior(512, a.dim, a.layers, a.heads, 10, 64, dropout=0.1)
-    opt = torch.optim.AdamW(model.parameters(), lr=3e-4)
-    codes = torch.randint(0, 512, (a.batch, 8, 8))
-    labels = torch.arange(a.batch) % 10
-    times = []
-    for i in range(a.iters + 2):
-        start = time.perf_counter()
-        opt.zero_grad()
-        F.cross_entropy(model(codes, labels), codes).backward()
-        opt.step()
-        if i >= 2:
-            times.append(time.perf_counter() - start)
-    model.eval()
-    gen = torch.Generator().manual_seed(0)
-    start = time.perf_counter()
-    sample(model, torch.arange(100) % 10, 8, 8, gen)
-    sampling = time.perf_counter() - start
+    size = dict(dim=a.dim, layers=a.layers, heads=a.heads)
+    train = bench_train(a.batch, iters=a.iters, **size)
+    sampling = bench_sample(**size)
     print(json.dumps({
-        "parameters": sum(p.numel() for p in model.parameters()), "threads": torch.get_num_threads(),
-        "train_step_median_s": statistics.median(times), "sample_100x8x8_s": sampling}))
+        "parameters": sum(p.numel() for p in build_model(**size).parameters()), "threads": torch.get_num_threads(),
+        "train_step_median_s": train["median_s"], "sample_100x8x8_s": sampling["median_s"]}))
 
 
 if __name__ == "__main__":

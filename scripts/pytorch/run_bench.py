@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Run the whole PyTorch CPU reference benchmark and write BASELINE.md + baseline.json.
 
-  python3 run_bench.py                 # ~3-4 min on 2 cores
+  python3 run_bench.py                 # ~4 min on 2 cores
   python3 run_bench.py --quick         # fewer iterations (smoke run, numbers less stable)
+  python3 run_bench.py --rows transformer    # only the rows whose key or vqvae-bench name starts so
 
 Every row records how busy the rest of the machine was while it ran ("other CPU"):
 (system busy time - this process's CPU time) / (wall * ncpu), from /proc/stat. The
@@ -23,7 +24,9 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import ref_pixelcnn  # noqa: E402
+import ref_transformer  # noqa: E402
 import ref_vqvae  # noqa: E402
+from compare import TIMED  # noqa: E402  (which vqvae-bench row each of ours stands beside)
 
 NCPU = os.cpu_count() or 1
 HZ = os.sysconf("SC_CLK_TCK")
@@ -131,7 +134,18 @@ def main():
                     help="re-run under glibc malloc settings that keep freed memory in the heap "
                          "(no mmap/munmap churn); writes BASELINE_tuned_malloc.md")
     ap.add_argument("--out", default=None)
+    ap.add_argument("--rows", default=None, metavar="PREFIXES",
+                    help="only the rows whose key (pixelcnn_train_8x8_b32) or vqvae-bench name "
+                         "(pixelcnn.train_step.b32) starts with one of these comma-separated prefixes "
+                         "(default: all); the peak RSS rows go with the VQ-VAE train steps")
     a = ap.parse_args()
+    prefixes = [p.strip() for p in a.rows.split(",")] if a.rows else None
+    swift_names = {key: name for name, key, _ in TIMED}
+
+    def wanted(key):
+        names = (key, swift_names.get(key, key))
+        return prefixes is None or any(n.startswith(p) for n in names for p in prefixes)
+
     if a.tuned_malloc and os.environ.get("MALLOC_TOP_PAD_") != TUNED_MALLOC["MALLOC_TOP_PAD_"]:
         env = dict(os.environ, **TUNED_MALLOC)
         os.execve(sys.executable, [sys.executable] + sys.argv, env)  # glibc reads these at startup
@@ -145,7 +159,7 @@ def main():
     q = a.quick
     it_small = 5 if q else 20  # VQ-VAE b=32 (~0.1 s/step)
     it_mid = 5 if q else 15    # PixelCNN b=32 (~0.25 s/step)
-    it_big = 5 if q else 10    # VQ-VAE b=128, PixelCNN b=128 (~0.4-1 s/step)
+    it_big = 5 if q else 10    # VQ-VAE b=128, PixelCNN b=128, transformer b=32 (~0.4-1 s/step)
     s_it = 1 if q else 3       # sampling 100 grids (~15 s each)
     e_it = 1 if q else 3       # encoding 10k images (~6 s each)
     t_start = time.time()
@@ -178,12 +192,14 @@ def main():
 
     # (a) VQ-VAE train steps
     for c, b in ((3, 32), (1, 32), (1, 128)):
-        run(f"vqvae_train_{c}x32x32_b{b}", f"(a) VQ-VAE train step {c}x32x32, batch {b}",
-            lambda c=c, b=b: ref_vqvae.bench_train(c, b, iters=it_small if b == 32 else it_big))
+        if wanted(f"vqvae_train_{c}x32x32_b{b}"):
+            run(f"vqvae_train_{c}x32x32_b{b}", f"(a) VQ-VAE train step {c}x32x32, batch {b}",
+                lambda c=c, b=b: ref_vqvae.bench_train(c, b, iters=it_small if b == 32 else it_big))
     # (b) PixelCNN train steps
     for b in (32, 128):
-        run(f"pixelcnn_train_8x8_b{b}", f"(b) PixelCNN train step 8x8 latents, batch {b}",
-            lambda b=b: ref_pixelcnn.bench_train(b, iters=it_mid if b == 32 else it_big))
+        if wanted(f"pixelcnn_train_8x8_b{b}"):
+            run(f"pixelcnn_train_8x8_b{b}", f"(b) PixelCNN train step 8x8 latents, batch {b}",
+                lambda b=b: ref_pixelcnn.bench_train(b, iters=it_mid if b == 32 else it_big))
     # (c) sampling 100 grids + decoding
     res_c = {}
 
@@ -192,19 +208,33 @@ def main():
         res_c["d1"], res_c["d3"] = r_d1, r_d3
         return r_s
 
-    run("pixelcnn_sample_100x8x8", "(c) PixelCNN sample 100 grids 8x8 (64 fwd passes, b=100)", c_fn)
-    for k, lab, r in (("vqvae_decode_100_1x32x32", "(c) VQ-VAE decode 100 grids -> 1x32x32", res_c["d1"]),
-                      ("vqvae_decode_100_3x32x32", "(c) VQ-VAE decode 100 grids -> 3x32x32", res_c["d3"])):
+    decodes = ("vqvae_decode_100_1x32x32", "vqvae_decode_100_3x32x32")
+    if any(wanted(k) for k in ("pixelcnn_sample_100x8x8",) + decodes):
+        run("pixelcnn_sample_100x8x8", "(c) PixelCNN sample 100 grids 8x8 (64 fwd passes, b=100)", c_fn)
+    for k, lab, r in ((decodes[0], "(c) VQ-VAE decode 100 grids -> 1x32x32", res_c.get("d1")),
+                      (decodes[1], "(c) VQ-VAE decode 100 grids -> 3x32x32", res_c.get("d3"))):
+        if r is None:
+            continue
         rows.append({"key": k, "label": lab, **r, "cores_used": None, "steal": None})
         print(f"{lab:58s} {r['median_s']*1e3:9.1f} ms  n={r['n']:2d}  contended iters {r['n_contended']}  "
               f"other CPU {r['other_cpu_mean']:4.0%}")
     # (d) encode 10k
-    run("vqvae_encode_10k_1x32x32_b256", "(d) VQ-VAE encode 10,000 x 1x32x32 -> indices (b=256)",
-        lambda: ref_vqvae.bench_encode(10000, 256, 1, iters=e_it))
+    if wanted("vqvae_encode_10k_1x32x32_b256"):
+        run("vqvae_encode_10k_1x32x32_b256", "(d) VQ-VAE encode 10,000 x 1x32x32 -> indices (b=256)",
+            lambda: ref_vqvae.bench_encode(10000, 256, 1, iters=e_it))
+    # (f) transformer prior (ref_transformer.py's model): AdamW step with dropout, sampling with a key/value cache
+    if wanted("transformer_train_8x8_b32"):
+        run("transformer_train_8x8_b32", "(f) Transformer train step 8x8 latents, batch 32 (AdamW)",
+            lambda: ref_transformer.bench_train(32, iters=it_big))
+    if wanted("transformer_sample_100x8x8"):
+        run("transformer_sample_100x8x8", "(f) Transformer sample 100 grids 8x8 (key/value cache)",
+            lambda: ref_transformer.bench_sample(100, iters=s_it, warmup=1))
 
     # (e) peak RSS, one fresh process per config
     rss = []
     for c, b in ((3, 32), (1, 32), (1, 128)):
+        if not wanted(f"vqvae_train_{c}x32x32_b{b}"):
+            continue
         cmd = [sys.executable, os.path.join(HERE, "ref_vqvae.py"), "--rss-steps", "20",
                "--channels", str(c), "--batch", str(b), "--threads", str(a.threads)]
         out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
@@ -213,34 +243,49 @@ def main():
         print(f"(e) peak RSS, 20 VQ-VAE train steps {c}x32x32 b={b}: {r['peak_rss_mib']:.0f} MiB "
               f"(after `import torch`: {r['rss_after_import_mib']:.0f} MiB)", flush=True)
 
-    # FLOPs
+    # FLOPs (of the rows that ran)
     fr = ref_vqvae.flops_report(batch=32, in_ch=3)
-    r3 = next(r for r in rows if r["key"] == "vqvae_train_3x32x32_b32")
-    t3, t3min = r3["median_s"], r3["min_s"]
     pm = ref_pixelcnn.GatedPixelCNN(n_classes=10)
     p_fwd = ref_pixelcnn.forward_macs(pm)  # MACs per 8x8 grid
+    tm = ref_transformer.build_model()
+    t_fwd = ref_transformer.forward_macs(tm)  # MACs per 8x8 grid
     p_rows = {r["key"]: r for r in rows}
     flops = {
         "vqvae_fwd_macs_b32_3ch": fr["fwd_macs"],
         "vqvae_train_flops_3x_fwd": fr["train_flops_est_3x"],
         "vqvae_train_flops_counted": fr["train_flops_counted"],
-        "vqvae_gflops_achieved_3x": fr["train_flops_est_3x"] / t3 / 1e9,
-        "vqvae_gflops_achieved_counted": fr["train_flops_counted"] / t3 / 1e9,
-        "vqvae_gflops_achieved_3x_at_min": fr["train_flops_est_3x"] / t3min / 1e9,
         "pixelcnn_fwd_macs_per_grid": p_fwd,
+        "transformer_fwd_macs_per_grid": t_fwd,
     }
-    for b in (32, 128):
-        t = p_rows[f"pixelcnn_train_8x8_b{b}"]["median_s"]
-        flops[f"pixelcnn_train_b{b}_gflops"] = 3 * 2 * p_fwd * b / t / 1e9
-    flops["pixelcnn_sample_gflops"] = 2 * p_fwd * 100 * 64 / p_rows["pixelcnn_sample_100x8x8"]["median_s"] / 1e9
+    r3 = p_rows.get("vqvae_train_3x32x32_b32")
+    if r3:
+        t3, t3min = r3["median_s"], r3["min_s"]
+        flops["vqvae_gflops_achieved_3x"] = fr["train_flops_est_3x"] / t3 / 1e9
+        flops["vqvae_gflops_achieved_counted"] = fr["train_flops_counted"] / t3 / 1e9
+        flops["vqvae_gflops_achieved_3x_at_min"] = fr["train_flops_est_3x"] / t3min / 1e9
+    # FLOPs of one timed repetition: 3 x forward for a train step; sampling is 64 full passes of the 100 grids for
+    # the PixelCNN, one pass for the cached transformer
+    work = {("pixelcnn_train_8x8_b32", "pixelcnn_train_b32_gflops"): 3 * 2 * p_fwd * 32,
+            ("pixelcnn_train_8x8_b128", "pixelcnn_train_b128_gflops"): 3 * 2 * p_fwd * 128,
+            ("pixelcnn_sample_100x8x8", "pixelcnn_sample_gflops"): 2 * p_fwd * 100 * 64,
+            ("transformer_train_8x8_b32", "transformer_train_b32_gflops"): 3 * 2 * t_fwd * 32,
+            ("transformer_sample_100x8x8", "transformer_sample_gflops"): 2 * t_fwd * 100}
+    for (key, name), f in work.items():
+        if key in p_rows:
+            flops[name] = f / p_rows[key]["median_s"] / 1e9
+
+    def achieved(name):
+        return f"{flops[name]:.1f} GFLOP/s" if name in flops else "(not run)"
+
     total_s = time.time() - t_start
 
     # ------------------------------------------------------------------ report
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = []
-    lines.append("# PyTorch CPU reference baseline: VQ-VAE + gated PixelCNN")
+    lines.append("# PyTorch CPU reference baseline: VQ-VAE + gated PixelCNN + transformer prior")
     lines.append("")
-    lines.append(f"- Measured: {now}, total benchmark wall time {total_s:.0f} s")
+    lines.append(f"- Measured: {now}, total benchmark wall time {total_s:.0f} s"
+                 + (f"; only the rows matching --rows {a.rows}" if prefixes else ""))
     lines.append(f"- torch {torch.__version__} (PyPI wheel), Python {platform.python_version()}")
     lines.append(f"- Threads: torch.set_num_threads({torch.get_num_threads()}); interop threads {torch.get_num_interop_threads()}")
     lines.append(f"- CPU: {cpu_name()}, {NCPU} vCPUs (KVM guest), flags: {' '.join(cpu_flags())}; "
@@ -265,10 +310,11 @@ def main():
     for r in rss:
         lines.append(f"| (e) peak RSS, process running 20 VQ-VAE train steps {r['in_ch']}x32x32 b={r['batch']} | "
                      f"**{r['peak_rss_mib']:.0f} MiB** | | | | 1 | | |")
-    lines.append("")
-    lines.append(f"(e) Peak RSS = VmHWM of a fresh `python3 ref_vqvae.py --rss-steps 20 ...` process. "
-                 f"Of that, {rss[0]['rss_after_import_mib']:.0f} MiB is already resident right after `import torch` "
-                 f"(this PyPI wheel is the CUDA build; its CUDA libraries are loaded even on a CPU-only machine).")
+    if rss:
+        lines.append("")
+        lines.append(f"(e) Peak RSS = VmHWM of a fresh `python3 ref_vqvae.py --rss-steps 20 ...` process. "
+                     f"Of that, {rss[0]['rss_after_import_mib']:.0f} MiB is already resident right after `import torch` "
+                     f"(this PyPI wheel is the CUDA build; its CUDA libraries are loaded even on a CPU-only machine).")
     lines.append("")
     lines.append(f"Contention: an iteration counts as contended when other processes used more than "
                  f"{ref_vqvae.CONTENDED:.0%} of the machine's CPU during it (/proc/stat, 10 ms resolution). "
@@ -297,15 +343,20 @@ def main():
     lines.append(f"- Train step estimate 3 x forward: {fr['train_flops_est_3x']/1e9:.2f} GFLOP; "
                  f"torch.utils.flop_counter.FlopCounterMode on fwd+bwd: {fr['train_flops_counted']/1e9:.2f} GFLOP "
                  f"(it skips the argmin'd VQ matmul backward and the first conv's input gradient)")
-    lines.append(f"- Achieved on the 3x32x32 b=32 train step (median {t3*1e3:.1f} ms): "
-                 f"**{flops['vqvae_gflops_achieved_3x']:.1f} GFLOP/s** by the 3x estimate, "
-                 f"{flops['vqvae_gflops_achieved_counted']:.1f} GFLOP/s by the counted FLOPs "
-                 f"(optimizer and elementwise work not counted); at the fastest step ({t3min*1e3:.1f} ms): "
-                 f"{flops['vqvae_gflops_achieved_3x_at_min']:.1f} GFLOP/s")
+    if r3:
+        lines.append(f"- Achieved on the 3x32x32 b=32 train step (median {t3*1e3:.1f} ms): "
+                     f"**{flops['vqvae_gflops_achieved_3x']:.1f} GFLOP/s** by the 3x estimate, "
+                     f"{flops['vqvae_gflops_achieved_counted']:.1f} GFLOP/s by the counted FLOPs "
+                     f"(optimizer and elementwise work not counted); at the fastest step ({t3min*1e3:.1f} ms): "
+                     f"{flops['vqvae_gflops_achieved_3x_at_min']:.1f} GFLOP/s")
     lines.append(f"- Gated PixelCNN forward: {p_fwd/1e6:.1f} MMAC per 8x8 grid "
                  f"(15 layers, dim 64, K=512 head). Achieved (3x fwd estimate): train b=32 "
-                 f"{flops['pixelcnn_train_b32_gflops']:.1f} GFLOP/s, b=128 {flops['pixelcnn_train_b128_gflops']:.1f} GFLOP/s; "
-                 f"sampling (100 grids x 64 passes = {2*p_fwd*6400/1e12:.2f} TFLOP) {flops['pixelcnn_sample_gflops']:.1f} GFLOP/s")
+                 f"{achieved('pixelcnn_train_b32_gflops')}, b=128 {achieved('pixelcnn_train_b128_gflops')}; "
+                 f"sampling (100 grids x 64 passes = {2*p_fwd*6400/1e12:.2f} TFLOP) {achieved('pixelcnn_sample_gflops')}")
+    lines.append(f"- Transformer forward: {t_fwd/1e6:.1f} MMAC per 8x8 grid (the matmuls: qkv, proj, MLP, causal "
+                 f"attention, head). Achieved (3x fwd estimate): train b=32 {achieved('transformer_train_b32_gflops')}; "
+                 f"sampling (100 grids, each position once = {2*t_fwd*100/1e9:.1f} GFLOP) "
+                 f"{achieved('transformer_sample_gflops')}")
     peak = NCPU * 2 * 2 * 8  # cores x 2 FMA pipes x 2 flop x 8 fp32 lanes, per GHz
     lines.append(f"- For scale: AVX2 FMA peak is {peak} FLOP/cycle for {NCPU} cores "
                  f"(~{peak*2.45:.0f} GFLOP/s at the 2.45 GHz that /proc/cpuinfo reports; "
@@ -318,7 +369,11 @@ def main():
                  f"{ref_vqvae.n_params(ref_vqvae.VQVAE(in_ch=1))} params (1 ch)")
     lines.append(f"- Gated PixelCNN (15 layers, dim 64, kernels 7A then 3B, 10-class conditioning, "
                  f"Conv1x1 head to 512 logits; Adam lr 3e-4): {ref_pixelcnn.n_params(pm)} params")
-    lines.append("- Sampling: raster order, one full forward pass of the 100x8x8 batch per position, "
+    lines.append(f"- Transformer prior (ref_transformer.py: K=512, dim 256, 8 layers, 8 heads, pre-LN GPT, 10-class "
+                 f"start token, 64 learned positions, dropout 0.1 while training; AdamW lr 3e-4, weight decay 0.01): "
+                 f"{ref_pixelcnn.n_params(tm)} params")
+    lines.append("- Sampling: raster order, one full forward pass of the 100x8x8 batch per position (PixelCNN) or "
+                 "one position at a time through the blocks with a key/value cache (transformer), "
                  "softmax + torch.multinomial; decode = codebook lookup + VQ-VAE decoder on the 100 grids.")
     lines.append("")
     lines.append("## Re-run")
@@ -328,8 +383,10 @@ def main():
     lines.append("python3 run_bench.py                 # everything, writes BASELINE.md + baseline.json (~2.5 min)")
     lines.append("python3 run_bench.py --tuned-malloc  # same under tuned glibc malloc -> BASELINE_tuned_malloc.md")
     lines.append("python3 run_bench.py --quick         # smoke run, fewer iterations")
+    lines.append("python3 run_bench.py --rows transformer   # only some rows (key or vqvae-bench name prefixes)")
     lines.append("python3 ref_vqvae.py --selftest --flops --bench")
     lines.append("python3 ref_pixelcnn.py --selftest --flops --bench")
+    lines.append("python3 ref_transformer.py")
     lines.append("python3 ref_vqvae.py --rss-steps 20 --channels 3 --batch 32")
     lines.append("```")
     md = "\n".join(lines) + "\n"
