@@ -27,11 +27,7 @@ final class GatedPixelCNNTests: XCTestCase {
     assertClose(try logits.swappingFirstTwoAxes().data, try file.floats("logits"), "\(name) logits")
     assertClose(loss.data, try file.floats("loss"), "\(name) loss")
     try loss.backward()
-    for (parameterName, parameter) in model.namedParameters {
-      assertClose(
-        try XCTUnwrap(parameter.grad, "\(parameterName) got no gradient"), try file.floats("grad.\(parameterName)"),
-        absolute: 1e-6, "\(name) grad.\(parameterName)")
-    }
+    try assertGradientsMatchFixture(model, file, name)
     // Mask A's taps: never used, so their gradient is exactly zero (as PyTorch's, through its mask).
     let vertical = try XCTUnwrap(model.layers[0].verticalStack.weight.grad)
     let (rows, columns) = (4, 7)
@@ -87,17 +83,9 @@ final class GatedPixelCNNTests: XCTestCase {
   func testBadInputsAreNamed() throws {
     var rng = RandomGenerator(seed: 1)
     let model = GatedPixelCNN(PriorConfiguration(codes: 4, dim: 2, layers: 2, classes: 2), rng: &rng)
-    DataTestSupport.assertThrows(["GatedPixelCNN: 3 indices for 1 grids of 2x2"]) {
-      _ = try model([0, 1, 2], batch: 1, height: 2, width: 2, labels: [0])
-    }
+    assertPriorNamesBadGridsAndLabels(model, kind: "GatedPixelCNN")
     DataTestSupport.assertThrows(["gatherRows: index 4 outside 0..<4"]) {
       _ = try model([0, 1, 2, 4], batch: 1, height: 2, width: 2, labels: [0])
-    }
-    DataTestSupport.assertThrows(["class-conditional but no labels"]) {
-      _ = try model([0, 1, 2, 3], batch: 1, height: 2, width: 2, labels: nil)
-    }
-    DataTestSupport.assertThrows(["gatherRows: index 2 outside 0..<2"]) {
-      _ = try model([0, 1, 2, 3], batch: 1, height: 2, width: 2, labels: [2])
     }
   }
 }

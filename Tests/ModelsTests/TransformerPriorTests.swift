@@ -32,11 +32,7 @@ final class TransformerPriorTests: XCTestCase {
       try file.floats("logits"), "\(name) logits [batch, K, height, width]")
     assertClose(loss.data, try file.floats("loss"), "\(name) loss")
     try loss.backward()
-    for (parameterName, parameter) in model.namedParameters {
-      assertClose(
-        try XCTUnwrap(parameter.grad, "\(parameterName) got no gradient"), try file.floats("grad.\(parameterName)"),
-        absolute: 1e-6, "\(name) grad.\(parameterName)")
-    }
+    try assertGradientsMatchFixture(model, file, name)
   }
 
   func testConditionalModelMatchesPyTorch() throws { try checkParity("transformer_small") }
@@ -251,17 +247,9 @@ final class TransformerPriorTests: XCTestCase {
     var rng = RandomGenerator(seed: 3)
     let model = TransformerPrior(
       TransformerConfiguration(codes: 4, dim: 4, layers: 1, heads: 2, classes: 2, maxPositions: 4), rng: &rng)
-    DataTestSupport.assertThrows(["TransformerPrior: 3 indices for 1 grids of 2x2"]) {
-      _ = try model([0, 1, 2], batch: 1, height: 2, width: 2, labels: [0])
-    }
+    assertPriorNamesBadGridsAndLabels(model, kind: "TransformerPrior")
     DataTestSupport.assertThrows(["gatherRows: index 4 outside 0..<4"]) {
       _ = try model([0, 4, 2, 1], batch: 1, height: 2, width: 2, labels: [0])
-    }
-    DataTestSupport.assertThrows(["class-conditional but no labels"]) {
-      _ = try model([0, 1, 2, 3], batch: 1, height: 2, width: 2, labels: nil)
-    }
-    DataTestSupport.assertThrows(["gatherRows: index 2 outside 0..<2"]) {
-      _ = try model([0, 1, 2, 3], batch: 1, height: 2, width: 2, labels: [2])
     }
     DataTestSupport.assertThrows(["grids of 6 positions are longer than max_positions 4"]) {
       _ = try model([0, 1, 2, 3, 0, 1], batch: 1, height: 2, width: 3, labels: [0])

@@ -42,11 +42,7 @@ final class VQVAEParityTests: XCTestCase {
     assertClose([quantization.perplexity], try file.floats("perplexity"), "\(name) perplexity")
 
     try total.backward()
-    for (parameterName, parameter) in model.namedParameters {
-      assertClose(
-        try XCTUnwrap(parameter.grad, "\(parameterName) got no gradient"), try file.floats("grad.\(parameterName)"),
-        absolute: 1e-6, "\(name) grad.\(parameterName)")
-    }
+    try assertGradientsMatchFixture(model, file, name)
   }
 
   func testGrayModelMatchesPyTorch() throws { try checkParity("vqvae_small") }
