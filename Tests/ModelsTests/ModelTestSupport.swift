@@ -30,3 +30,37 @@ func assertPriorNamesBadGridsAndLabels(_ model: any Prior, kind: String) {
     _ = try model.loss([0, 1, 2, 3], batch: 1, height: 2, width: 2, labels: [2])
   }
 }
+
+/// A prior's cached sampler and the full-recompute loop that the tests hold it to.
+protocol SamplerPair {
+  func sample(
+    count: Int, height: Int, width: Int, labels: [Int]?, given: GivenCodes?, options: SamplingOptions,
+    rng: inout RandomGenerator
+  ) throws -> [Int]
+  func sampleByFullRecompute(
+    count: Int, height: Int, width: Int, labels: [Int]?, given: GivenCodes?, options: SamplingOptions,
+    rng: inout RandomGenerator
+  ) throws -> [Int]
+}
+
+extension PriorSampler: SamplerPair {}
+extension TransformerSampler: SamplerPair {}
+
+/// Both samplers draw 4 grids of 6x5 (with `labels` for a conditional prior) under plain, top-k and top-p options:
+/// the same codes, from the same random numbers, and codes that vary.
+func assertCachedSamplingMatchesFullRecompute(
+  _ sampler: some SamplerPair, labels: [Int]?, file: StaticString = #filePath, line: UInt = #line
+) throws {
+  for options in [
+    SamplingOptions(), SamplingOptions(temperature: 0.7, topK: 4), SamplingOptions(temperature: 1.2, topP: 0.8),
+  ] {
+    var (fast, slow) = (RandomGenerator(seed: 11), RandomGenerator(seed: 11))
+    let cached = try sampler.sample(
+      count: 4, height: 6, width: 5, labels: labels, given: nil, options: options, rng: &fast)
+    let reference = try sampler.sampleByFullRecompute(
+      count: 4, height: 6, width: 5, labels: labels, given: nil, options: options, rng: &slow)
+    XCTAssertEqual(cached, reference, "labels \(labels ?? []), \(options)", file: file, line: line)
+    XCTAssertEqual(fast.state, slow.state, "both drew the same numbers", file: file, line: line)
+    XCTAssertGreaterThan(Set(cached).count, 3, "the samples vary", file: file, line: line)
+  }
+}
