@@ -30,9 +30,9 @@ struct VQVAETrain: ParsableCommand {
       if download.download && options.resume == nil {
         let configuration = try TrainingConfiguration.resolve(configFile: options.config, overrides: overrides)
         // Under mpirun the leader downloads; the other ranks then find the files in place.
-        if !group.isLeader { _ = group.any(false) }
-        let dir = try download.mirrors.downloader.ensure(configuration.dataset, dataDir: configuration.dataDir)
-        if group.isLeader { _ = group.any(false) }
+        let dir = try group.leaderFirst {
+          try download.mirrors.downloader.ensure(configuration.dataset, dataDir: configuration.dataDir)
+        }
         if dir != configuration.dataDir ?? configuration.dataset.defaultDataDirectory {
           overrides.append(("data_dir", .string(dir)))
         }

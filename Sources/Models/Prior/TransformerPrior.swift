@@ -71,8 +71,8 @@ public struct TransformerConfiguration: Equatable, Sendable {
 ///
 /// Parameter names follow the PyTorch module tree of `scripts/pytorch/transformer_fixtures.py`
 /// (`token_embedding.weight`, `start_embedding.weight`, `class_embedding.weight` when conditional,
-/// `position_embedding.weight`, `blocks.<i>.…`, `ln_f.…`, `head.…`), so either side loads the other's checkpoints. Initialised as GPTs: normal weights with standard
-/// deviation 0.02, zero biases, LayerNorm ones and zeros.
+/// `position_embedding.weight`, `blocks.<i>.…`, `ln_f.…`, `head.…`), so either side loads the other's checkpoints.
+/// Initialised as GPTs: normal weights with standard deviation 0.02, zero biases, LayerNorm ones and zeros.
 public final class TransformerPrior: Prior {
   public let configuration: TransformerConfiguration
   public let tokenEmbedding: Embedding

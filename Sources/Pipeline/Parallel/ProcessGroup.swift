@@ -76,6 +76,15 @@ public final class ProcessGroup: Sendable {
     return value != 0
   }
 
+  /// Runs `body` on the leader first and then, once it has returned, on the other ranks (work that must happen once,
+  /// such as a download, which the others then find done). An error on the leader ends the job before they start.
+  public func leaderFirst<T>(_ body: () throws -> T) rethrows -> T {
+    if !isLeader { _ = any(false) }
+    let result = try body()
+    if isLeader { _ = any(false) }
+    return result
+  }
+
   /// Overwrites `values` on every rank with the leader's.
   public func broadcast(_ values: inout [Float]) {
     guard usesMPI else { return }

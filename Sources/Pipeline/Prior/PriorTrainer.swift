@@ -193,18 +193,24 @@ public final class PriorTrainer: TrainingStage {
     let model = try Priors.make(kind: kind, architecture: architecture, rng: &rng)
     let classes = model.classes
     self.model = model
-    if let transformer = model as? TransformerPrior {
-      optimizer = Adam.adamW(
-        parameters: model.namedParameters, learningRate: configuration.learningRate,
-        weightDecay: configuration.weightDecay, exemptFromWeightDecay: transformer.parametersExemptFromWeightDecay)
-    } else {
-      optimizer = Adam(parameters: model.namedParameters, learningRate: configuration.learningRate)
-    }
     let perEpoch = (latents.train.count + configuration.batchSize - 1) / configuration.batchSize
     // Saturating: --epochs may be any size, and n_updates then decides.
     let (epochUpdates, overflow) = configuration.epochs.multipliedReportingOverflow(by: perEpoch)
     totalUpdates = min(configuration.updates ?? Int.max, overflow ? Int.max : epochUpdates)
     plannedEpochs = totalUpdates / perEpoch + (totalUpdates % perEpoch == 0 ? 0 : 1)
+    // The gated PixelCNN trains as the classic repo does (Adam, a constant rate); the transformer as GPTs do.
+    let transformer = model as? TransformerPrior
+    if let transformer {
+      optimizer = Adam.adamW(
+        parameters: model.namedParameters, learningRate: configuration.learningRate,
+        weightDecay: configuration.weightDecay, exemptFromWeightDecay: transformer.parametersExemptFromWeightDecay)
+      schedule = WarmupCosineSchedule(
+        peak: configuration.learningRate, floor: configuration.learningRate / 10,
+        warmupSteps: min(configuration.warmupUpdates, totalUpdates), totalSteps: totalUpdates)
+    } else {
+      optimizer = Adam(parameters: model.namedParameters, learningRate: configuration.learningRate)
+      schedule = nil
+    }
     if let checkpoint {
       func described(_ architecture: [String: String], kind: String, grid: (height: Int, width: Int)) -> [String:
         String]
@@ -228,22 +234,15 @@ public final class PriorTrainer: TrainingStage {
       }
       try checkpoint.state.restore(module: model, optimizer: optimizer)
       sampler = try checkpoint.state.sampler(count: latents.train.count)
-      if let transformer = model as? TransformerPrior {
+      if let transformer {
         transformer.dropoutGenerator = try checkpoint.state.generator(PriorCheckpoint.dropoutGeneratorName)
       }
     } else {
       sampler = BatchSampler(count: latents.train.count, rng: rng)
     }
-    if let transformer = model as? TransformerPrior {
+    if let transformer, group.rank > 0 {
       // Each rank draws the dropout masks of its own share of the batch.
-      if group.rank > 0 {
-        transformer.dropoutGenerator = RandomGenerator(seed: transformer.dropoutGenerator.next() &+ UInt64(group.rank))
-      }
-      schedule = WarmupCosineSchedule(
-        peak: configuration.learningRate, floor: configuration.learningRate / 10,
-        warmupSteps: min(configuration.warmupUpdates, totalUpdates), totalSteps: totalUpdates)
-    } else {
-      schedule = nil
+      transformer.dropoutGenerator = RandomGenerator(seed: transformer.dropoutGenerator.next() &+ UInt64(group.rank))
     }
     let recorded = ConfigValue.object(
       configuration.values.merging([
