@@ -1,7 +1,7 @@
 import ArgumentParser
 import Pipeline
 
-/// How codes are drawn from a prior: class, temperature, top-k, top-p and seed, shared by the commands that sample.
+/// How codes are drawn from a prior: class, temperature, top-k, top-p, guidance and seed, shared by the commands that sample.
 public struct SamplingFlags: ParsableArguments {
   @Option(
     name: [.customLong("class"), .customLong("label")],
@@ -27,6 +27,14 @@ public struct SamplingFlags: ParsableArguments {
         + "(default: all).", valueName: "p"))
   public var topP: Float?
 
+  @Option(
+    name: [.customLong("guidance"), .customLong("guidance-scale"), .customLong("guidance_scale")],
+    help: ArgumentHelp(
+      "Classifier-free guidance s: draw from the logits u + s (c - u), c with the class and u without; 1 plain "
+        + "sampling, > 1 truer to the class and less varied, 0 ignores the class. Needs a transformer prior "
+        + "trained with class_dropout > 0.", valueName: "s"))
+  public var guidance: Float = 1
+
   @Option(help: ArgumentHelp("Seed of the sampler: the same seed gives the same codes.", valueName: "n"))
   public var seed: UInt64 = 0
 
@@ -38,8 +46,13 @@ public struct SamplingFlags: ParsableArguments {
     }
     if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1, got \(topK)") }
     if let topP, !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be in (0, 1], got \(topP)") }
+    guard guidance.isFinite, guidance >= 0 else {
+      throw ValidationError("--guidance must be a number >= 0, got \(guidance)")
+    }
   }
 
   /// The options of the prior's sampler.
-  public var options: SamplingOptions { SamplingOptions(temperature: temperature, topK: topK, topP: topP) }
+  public var options: SamplingOptions {
+    SamplingOptions(temperature: temperature, topK: topK, topP: topP, guidance: guidance)
+  }
 }

@@ -142,6 +142,7 @@ public struct PriorSettingsOptions: SettingsOptions {
   var classConditioning: String?
   @Option(name: .setting("heads"), help: .setting("heads", of: S.self)) var heads: String?
   @Option(name: .setting("dropout"), help: .setting("dropout", of: S.self)) var dropout: String?
+  @Option(name: .setting("class_dropout"), help: .setting("class_dropout", of: S.self)) var classDropout: String?
   @Option(name: .setting("weight_decay"), help: .setting("weight_decay", of: S.self)) var weightDecay: String?
   @Option(name: .setting("warmup_updates"), help: .setting("warmup_updates", of: S.self)) var warmupUpdates: String?
 

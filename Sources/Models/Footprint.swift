@@ -65,7 +65,7 @@ extension TransformerConfiguration {
   public func footprint(height: Int, width: Int) -> Footprint {
     let (k, d, n, heads) = (Double(codes), Double(dim), Double(layers), Double(self.heads))
     // The class (or start) tokens, and the class embedding added at every position when conditional.
-    let starts = Double(max(classes, 1)) + Double(classes)
+    let starts = Double(classRows) + Double(classes > 0 ? classRows : 0)
     let positions = Double(height) * Double(width)
     return Footprint(
       parameters: [

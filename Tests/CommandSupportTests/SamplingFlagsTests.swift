@@ -18,4 +18,19 @@ final class SamplingFlagsTests: XCTestCase {
       }
     }
   }
+
+  func testGuidanceInEachSpellingReachesTheSamplingOptions() throws {
+    XCTAssertEqual(try SamplingFlags.parse(["--guidance", "3"]).options.guidance, 3)
+    XCTAssertEqual(try SamplingFlags.parse(["--guidance-scale", "1.5"]).options.guidance, 1.5)
+    XCTAssertEqual(try SamplingFlags.parse(["--guidance_scale", "0"]).options.guidance, 0)
+    XCTAssertFalse(try SamplingFlags.parse([]).options.isGuided, "plain conditional sampling by default")
+  }
+
+  func testNegativeOrNonFiniteGuidanceIsRefusedNamingTheFlag() {
+    for bad in ["-1", "nan", "inf"] {
+      XCTAssertThrowsError(try SamplingFlags.parse(["--guidance=\(bad)"])) {
+        XCTAssertTrue(SamplingFlags.message(for: $0).contains("--guidance must be a number >= 0"), "\($0)")
+      }
+    }
+  }
 }

@@ -3,8 +3,9 @@ import Pipeline
 import TestSupport
 import XCTest
 
-/// `vqvae-tools` as a user runs it, on a tiny Fashion-MNIST run with a class-conditional prior: every tool writes
-/// what it says, its files read back, and bad flags and files end in one message and a non-zero exit.
+/// `vqvae-tools` (and `sample`'s guidance) as a user runs them, on a tiny Fashion-MNIST run with class-conditional
+/// priors: every tool writes what it says, its files read back, and bad flags and files end in one message and a
+/// non-zero exit.
 final class ToolCommandsTests: XCTestCase {
   private static let fashion = "/usr/share/datasets/fashion-mnist"
   nonisolated(unsafe) private static var folder = ""
@@ -27,6 +28,13 @@ final class ToolCommandsTests: XCTestCase {
         ),
         ("extract-latents", ["--checkpoint", run]),
         ("gated-pixelcnn", ["--latents", "\(run)/latents", "--dim", "8", "--n-layers", "2", "--n-updates", "10"]),
+        (
+          "gated-pixelcnn",
+          [
+            "--latents", "\(run)/latents", "--prior", "transformer", "--dim", "8", "--heads", "2", "--n-layers", "1",
+            "--n-updates", "10", "--output-dir", "\(run)/prior-transformer",
+          ]
+        ),
       ] {
         let result = try CommandRunner.run(command, arguments)
         XCTAssertEqual(result.status, 0, "\(command): \(result.output)")
@@ -109,6 +117,28 @@ final class ToolCommandsTests: XCTestCase {
       try String(contentsOfFile: "\(tools)/atlas.csv", encoding: .utf8).split(separator: "\n").count, 17)
     _ = try tool(["interpolate", "--vqvae", run, "--pair", "3,7", "--steps", "4"])
     XCTAssertEqual(try readPNGHeader(path: "\(tools)/interpolate.png").width, 6 * 34 + 2)
+  }
+
+  /// The transformer learned "no class" (class dropout is on by default), so guidance works through `sample` and the
+  /// tools; the gated PixelCNN did not, and says so.
+  func testGuidanceSamplesFromATransformerAndIsRefusedForTheGatedPixelCNN() throws {
+    let transformer = "\(run)/prior-transformer"
+    let config = try JSONSerialization.jsonObject(
+      with: Data(contentsOf: URL(fileURLWithPath: "\(transformer)/config.json")))
+    XCTAssertEqual((config as? [String: Any])?["class_dropout"] as? Double, 0.1)
+    for guidance in ["0", "3"] {
+      let out = "\(Self.folder)/guided-\(guidance).png"
+      let result = try CommandRunner.run(
+        "sample", ["--prior", transformer, "--grid", "2x3", "--guidance", guidance, "--out", out])
+      XCTAssertEqual(result.status, 0, result.output)
+      XCTAssertEqual(try readPNGHeader(path: out).width, 3 * 34 + 2)
+    }
+    let complete = try tool(["complete", "--prior", transformer, "--limit", "2", "--samples", "2", "--guidance", "2"])
+    XCTAssertTrue(complete.contains("2 images x 2 completions"), complete)
+    let pixelCNN = try CommandRunner.run("sample", ["--prior", run, "--grid", "2x2", "--guidance", "2"])
+    XCTAssertNotEqual(pixelCNN.status, 0)
+    XCTAssertTrue(pixelCNN.output.contains("guidance 2.0: the gated PixelCNN learned no 'no class'"), pixelCNN.output)
+    XCTAssertFalse(pixelCNN.output.contains("Fatal error"), pixelCNN.output)
   }
 
   func testBadFlagsAndFilesAreNamed() throws {

@@ -46,14 +46,15 @@ protocol SamplerPair {
 extension PriorSampler: SamplerPair {}
 extension TransformerSampler: SamplerPair {}
 
-/// Both samplers draw 4 grids of 6x5 (with `labels` for a conditional prior) under plain, top-k and top-p options:
-/// the same codes, from the same random numbers, and codes that vary.
+/// Both samplers draw 4 grids of 6x5 (with `labels` for a conditional prior) under each of `options` (by default
+/// plain, top-k and top-p): the same codes, from the same random numbers, and codes that vary.
 func assertCachedSamplingMatchesFullRecompute(
-  _ sampler: some SamplerPair, labels: [Int]?, file: StaticString = #filePath, line: UInt = #line
-) throws {
-  for options in [
+  _ sampler: some SamplerPair, labels: [Int]?,
+  options: [SamplingOptions] = [
     SamplingOptions(), SamplingOptions(temperature: 0.7, topK: 4), SamplingOptions(temperature: 1.2, topP: 0.8),
-  ] {
+  ], file: StaticString = #filePath, line: UInt = #line
+) throws {
+  for options in options {
     var (fast, slow) = (RandomGenerator(seed: 11), RandomGenerator(seed: 11))
     let cached = try sampler.sample(
       count: 4, height: 6, width: 5, labels: labels, given: nil, options: options, rng: &fast)

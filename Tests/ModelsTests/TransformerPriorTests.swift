@@ -40,10 +40,11 @@ final class TransformerPriorTests: XCTestCase {
   func testUnconditionalModelMatchesPyTorch() throws { try checkParity("transformer_small_uncond") }
 
   /// A prior with weights large enough that every logit depends visibly on every earlier code.
-  private func randomModel(classes: Int, seed: UInt64 = 5) -> TransformerPrior {
+  private func randomModel(classes: Int, classDropout: Float = 0, seed: UInt64 = 5) -> TransformerPrior {
     var rng = RandomGenerator(seed: seed)
     let model = TransformerPrior(
-      TransformerConfiguration(codes: 10, dim: 12, layers: 2, heads: 3, classes: classes, maxPositions: 30),
+      TransformerConfiguration(
+        codes: 10, dim: 12, layers: 2, heads: 3, classes: classes, maxPositions: 30, classDropout: classDropout),
       rng: &rng)
     for (name, parameter) in model.namedParameters where !name.hasSuffix("ln1.weight") && !name.contains("ln") {
       parameter.data = parameter.data.map { $0 * 20 }
@@ -182,6 +183,76 @@ final class TransformerPriorTests: XCTestCase {
     }
   }
 
+  func testGuidedCachedSamplingGivesTheGuidedFullRecomputeLoopsCodes() throws {
+    try assertCachedSamplingMatchesFullRecompute(
+      TransformerSampler(model: randomModel(classes: 3, classDropout: 0.1)), labels: [0, 1, 2, 1],
+      options: [
+        SamplingOptions(guidance: 3), SamplingOptions(guidance: 0), SamplingOptions(topP: 0.8, guidance: 1.5),
+      ])
+  }
+
+  func testGuidanceZeroDrawsAsNoClassAndMoreGuidanceChangesTheDraws() throws {
+    let sampler = TransformerSampler(model: randomModel(classes: 3, classDropout: 0.1))
+    func draw(_ labels: [Int], guidance: Float) throws -> [Int] {
+      var rng = RandomGenerator(seed: 21)
+      return try sampler.sample(
+        count: 4, height: 6, width: 5, labels: labels, options: SamplingOptions(guidance: guidance), rng: &rng)
+    }
+    let plain = try draw([0, 1, 2, 1], guidance: 1)
+    XCTAssertEqual(try draw([0, 1, 2, 1], guidance: 0), try draw([3, 3, 3, 3], guidance: 1), "u + 0 (c - u) is u")
+    XCTAssertNotEqual(try draw([0, 1, 2, 1], guidance: 0), plain)
+    XCTAssertNotEqual(try draw([0, 1, 2, 1], guidance: 3), plain)
+  }
+
+  func testClassDropoutShowsGridsWithoutTheirClassOnlyWhileTraining() throws {
+    let model = randomModel(classes: 3, classDropout: 0.25)
+    let (count, length) = (400, 2)
+    let labels = (0..<count).map { $0 % 3 }
+    let codes = [Int](repeating: 1, count: count * length)
+    let (withClass, noClass) = try withoutGrad {
+      (
+        try model.embed(codes, batch: count, length: length, labels: labels).data,
+        try model.embed(codes, batch: count, length: length, labels: [Int](repeating: 3, count: count)).data
+      )
+    }
+    let trained = try model.embed(codes, batch: count, length: length, labels: labels).data
+    let rowSize = length * model.configuration.dim
+    var shownWithout = 0
+    for n in 0..<count {
+      let rows = (n * rowSize)..<((n + 1) * rowSize)
+      if trained[rows] == noClass[rows] {
+        shownWithout += 1
+      } else {
+        XCTAssertEqual(trained[rows], withClass[rows], "grid \(n) is shown with its class or without")
+      }
+    }
+    // 100 expected; the bounds are 6 standard deviations (8.7) away.
+    XCTAssertTrue((48...152).contains(shownWithout), "\(shownWithout) of \(count) grids shown without their class")
+  }
+
+  func testGuidanceNeedsAPriorThatLearnedNoClass() throws {
+    var rng = RandomGenerator(seed: 6)
+    let guided = SamplingOptions(guidance: 2)
+    for (model, labels, message) in [
+      (randomModel(classes: 3), [0] as [Int]?, "learned no 'no class' (it was trained with class_dropout 0)"),
+      (randomModel(classes: 0, classDropout: 0.1), nil, "the prior is unconditional"),
+    ] as [(TransformerPrior, [Int]?, String)] {
+      DataTestSupport.assertThrows(["guidance 2.0: ", message, "needs a class-conditional transformer"]) {
+        _ = try model.sample(count: 1, height: 2, width: 2, labels: labels, options: guided, rng: &rng)
+      }
+    }
+    let pixelCNN = GatedPixelCNN(PriorConfiguration(codes: 4, dim: 2, layers: 2, classes: 2), rng: &rng)
+    DataTestSupport.assertThrows(["guidance 2.0: the gated PixelCNN learned no 'no class'"]) {
+      _ = try pixelCNN.sample(count: 1, height: 2, width: 2, labels: [0], options: guided, rng: &rng)
+    }
+    DataTestSupport.assertThrows(["gatherRows: index 3 outside 0..<3"]) {
+      _ = try randomModel(classes: 3).loss([0, 1, 2, 3], batch: 1, height: 2, width: 2, labels: [3])
+    }
+    DataTestSupport.assertThrows(["guidance must be a number >= 0, got -1.0"]) {
+      try SamplingOptions(guidance: -1).validate()
+    }
+  }
+
   func testTheSeamRebuildsSamplesAndScoresATransformer() throws {
     var rng = RandomGenerator(seed: 1)
     let original = TransformerPrior(
@@ -259,5 +330,26 @@ final class TransformerPriorTests: XCTestCase {
     DataTestSupport.assertThrows(["'dropout' must be a number in [0, 1), got 1"]) {
       _ = try Priors.make(kind: "transformer", architecture: good.merging(["dropout": "1"]) { $1 }, rng: &rng)
     }
+    DataTestSupport.assertThrows(["'class_dropout' must be a number in [0, 1), got -0.5"]) {
+      _ = try Priors.make(kind: "transformer", architecture: good.merging(["class_dropout": "-0.5"]) { $1 }, rng: &rng)
+    }
+  }
+
+  func testCheckpointsFromBeforeClassDropoutLoadWithoutTheNoClassRow() throws {
+    var rng = RandomGenerator(seed: 7)
+    let guidable = randomModel(classes: 3, classDropout: 0.1)
+    XCTAssertEqual(guidable.architecture["class_dropout"], "0.1")
+    XCTAssertEqual(guidable.startEmbedding.weight.shape, [4, 12], "3 classes and no class")
+    XCTAssertEqual(guidable.classEmbedding?.weight.shape, [4, 12])
+    let rebuilt = try XCTUnwrap(
+      try Priors.make(kind: "transformer", architecture: guidable.architecture, rng: &rng) as? TransformerPrior)
+    XCTAssertEqual(rebuilt.configuration, guidable.configuration)
+    let old = try XCTUnwrap(
+      try Priors.make(
+        kind: "transformer", architecture: guidable.architecture.filter { $0.key != "class_dropout" }, rng: &rng)
+        as? TransformerPrior)
+    XCTAssertEqual(old.configuration.classDropout, 0)
+    XCTAssertNil(old.configuration.noClassLabel)
+    XCTAssertEqual(old.startEmbedding.weight.shape, [3, 12])
   }
 }

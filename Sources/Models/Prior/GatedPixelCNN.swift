@@ -92,7 +92,12 @@ public final class GatedPixelCNN: Prior {
     count: Int, height: Int, width: Int, labels: [Int]?, given: GivenCodes?, options: SamplingOptions,
     rng: inout RandomGenerator
   ) throws -> [Int] {
-    try PriorSampler(model: self).sample(
+    guard !options.isGuided else {
+      throw TensorError(
+        "guidance \(options.guidance): the gated PixelCNN learned no 'no class'; guidance needs a class-conditional "
+          + "transformer prior trained with class_dropout > 0 (gated-pixelcnn --prior transformer)")
+    }
+    return try PriorSampler(model: self).sample(
       count: count, height: height, width: width, labels: labels, given: given, options: options, rng: &rng)
   }
 

@@ -11,10 +11,17 @@ public struct SamplingOptions: Equatable, Sendable {
   /// after temperature and top-k, add up to at least p (nil or 1: all). Among codes of equal probability the lower
   /// code comes first, so the set is always the same for the same logits.
   public var topP: Float?
+  /// Classifier-free guidance (Ho and Salimans 2022), s: each position draws from the logits u + s (c - u), with c
+  /// the class-conditional logits and u those without a class. 1 is plain conditional sampling, above 1 truer to the
+  /// class (and less varied), 0 ignores the class. Other than 1, it needs a prior that learned "no class".
+  public var guidance: Float = 1
 
-  public init(temperature: Float = 1, topK: Int? = nil, topP: Float? = nil) {
-    (self.temperature, self.topK, self.topP) = (temperature, topK, topP)
+  public init(temperature: Float = 1, topK: Int? = nil, topP: Float? = nil, guidance: Float = 1) {
+    (self.temperature, self.topK, self.topP, self.guidance) = (temperature, topK, topP, guidance)
   }
+
+  /// Whether sampling mixes conditional and unconditional logits.
+  public var isGuided: Bool { guidance != 1 }
 
   /// Checks the values, naming the parameter.
   /// - Throws: `TensorError` for a negative or non-finite temperature, a top-k below 1 or a top-p outside (0, 1].
@@ -24,6 +31,9 @@ public struct SamplingOptions: Equatable, Sendable {
     }
     if let topK, topK < 1 { throw TensorError("top_k must be at least 1, got \(topK)") }
     if let topP, !(topP > 0 && topP <= 1) { throw TensorError("top_p must be in (0, 1], got \(topP)") }
+    guard guidance.isFinite, guidance >= 0 else {
+      throw TensorError("guidance must be a number >= 0, got \(guidance)")
+    }
   }
 
   /// Draws a code from `logits` (one position's K values); `scratch` holds K floats, and keeps the unnormalised

@@ -18,21 +18,35 @@ public struct TransformerConfiguration: Equatable, Sendable {
   public var maxPositions = 64
   /// The dropout probability on the embeddings and on each block's branches while training.
   public var dropout: Float = 0
+  /// The probability that a training grid's class is replaced by "no class" (an extra row of the class tables), so
+  /// that one model learns both p(z | class) and p(z): what classifier-free guidance mixes when sampling. 0 for no
+  /// such row (and no guidance).
+  public var classDropout: Float = 0
 
   public init(
     codes: Int = 512, dim: Int = 256, layers: Int = 8, heads: Int = 8, classes: Int = 0, maxPositions: Int = 64,
-    dropout: Float = 0
+    dropout: Float = 0, classDropout: Float = 0
   ) {
     (self.codes, self.dim, self.layers, self.heads, self.classes) = (codes, dim, layers, heads, classes)
-    (self.maxPositions, self.dropout) = (maxPositions, dropout)
+    (self.maxPositions, self.dropout, self.classDropout) = (maxPositions, dropout, classDropout)
   }
 
+  /// Whether the class tables have the "no class" row, `classes`: a conditional prior trained with class dropout.
+  public var hasNoClass: Bool { classes > 0 && classDropout > 0 }
+
+  /// The label that stands for "no class" where `hasNoClass`: one past the last class.
+  public var noClassLabel: Int? { hasNoClass ? classes : nil }
+
+  /// The rows of the class (or start) token table and of the class embedding: the classes, and "no class" after them.
+  var classRows: Int { max(classes, 1) + (hasNoClass ? 1 : 0) }
+
   /// The keys of checkpoint metadata: `n_embeddings`, `dim`, `n_layers`, `heads`, `n_classes`, `max_positions`,
-  /// `dropout`.
+  /// `dropout`, `class_dropout`.
   public var architecture: [String: String] {
     [
       "n_embeddings": "\(codes)", "dim": "\(dim)", "n_layers": "\(layers)", "heads": "\(heads)",
       "n_classes": "\(classes)", "max_positions": "\(maxPositions)", "dropout": "\(dropout)",
+      "class_dropout": "\(classDropout)",
     ]
   }
 
@@ -55,6 +69,12 @@ public struct TransformerConfiguration: Equatable, Sendable {
         "transformer: 'dropout' must be a number in [0, 1), got \(architecture["dropout"] ?? "nothing")")
     }
     self.dropout = dropout
+    // Absent from checkpoints made before class dropout existed: they have no "no class" row.
+    let classDropoutText = architecture["class_dropout"] ?? "0"
+    guard let classDropout = Float(classDropoutText), classDropout >= 0, classDropout < 1 else {
+      throw TensorError("transformer: 'class_dropout' must be a number in [0, 1), got \(classDropoutText)")
+    }
+    self.classDropout = classDropout
     guard dim % heads == 0 else {
       throw TensorError("transformer: 'dim' (\(dim)) must be a multiple of 'heads' (\(heads))")
     }
@@ -76,9 +96,11 @@ public struct TransformerConfiguration: Equatable, Sendable {
 public final class TransformerPrior: Prior {
   public let configuration: TransformerConfiguration
   public let tokenEmbedding: Embedding
-  /// The class tokens, `[classes, d]`, or the one start token `[1, d]` of an unconditional prior.
+  /// The class tokens, `[classes, d]` (and the "no class" token after them when trained with class dropout), or the
+  /// one start token `[1, d]` of an unconditional prior.
   public let startEmbedding: Embedding
-  /// The class embeddings `[classes, d]` added to the input at every position; nil for an unconditional prior.
+  /// The class embeddings `[classes, d]` (and "no class" after them) added to the input at every position; nil for
+  /// an unconditional prior.
   public let classEmbedding: Embedding?
   public let positionEmbedding: Embedding
   public let blocks: [TransformerBlock]
@@ -99,14 +121,14 @@ public final class TransformerPrior: Prior {
         initialValues: rng.normalArray(count * c.dim, standardDeviation: 0.02), count: count, dimension: c.dim)
     }
     tokenEmbedding = table(c.codes)
-    startEmbedding = table(max(c.classes, 1))
+    startEmbedding = table(c.classRows)
     positionEmbedding = table(c.maxPositions)
     blocks = (0..<c.layers).map { _ in TransformerBlock(dim: c.dim, heads: c.heads, rng: &rng) }
     finalNorm = LayerNorm(c.dim)
     head = gptLinear(c.dim, c.codes, rng: &rng)
     dropoutGenerator = RandomGenerator(seed: rng.next())
     // Drawn last, so that the other parameters draw what they drew before the class embedding was added.
-    classEmbedding = c.classes > 0 ? table(c.classes) : nil
+    classEmbedding = c.classes > 0 ? table(c.classRows) : nil
   }
 
   public static let kind = "transformer"
@@ -195,7 +217,7 @@ public final class TransformerPrior: Prior {
 
   /// The input sequence `[batch · length, d]`: per grid the start token (its class's, when conditional), then the
   /// embeddings of its first `length - 1` codes, each plus its position's embedding and, when conditional, its
-  /// class's embedding.
+  /// class's embedding. While training with class dropout, each grid's class is "no class" with that probability.
   /// - Throws: `TensorError` if the grid has more positions than `max_positions`, or a label or code is out of range.
   func embed(_ indices: [Int], batch: Int, length: Int, labels: [Int]?) throws -> Tensor {
     guard length <= configuration.maxPositions else {
@@ -203,7 +225,12 @@ public final class TransformerPrior: Prior {
         "TransformerPrior: grids of \(length) positions are longer than max_positions \(configuration.maxPositions)")
     }
     let d = configuration.dim
-    let rows = try startRows(labels, batch: batch)
+    var rows = try startRows(labels, batch: batch)
+    if GradMode.isEnabled && configuration.hasNoClass {
+      for n in rows.indices where dropoutGenerator.uniform() < configuration.classDropout {
+        rows[n] = configuration.classes  // the "no class" row
+      }
+    }
     let start = try startEmbedding(rows).reshaped([batch, 1, d])
     var sequence = start
     if length > 1 {
@@ -218,7 +245,8 @@ public final class TransformerPrior: Prior {
   }
 
   /// The rows of `startEmbedding` (and of `classEmbedding`) for a batch: each grid's class, or row 0 for all when
-  /// unconditional.
+  /// unconditional. A prior trained with class dropout also takes the label `classes`: "no class" (the embedding
+  /// lookup refuses labels outside the tables).
   /// - Throws: `TensorError` if a conditional prior gets no labels or the wrong number of them.
   func startRows(_ labels: [Int]?, batch: Int) throws -> [Int] {
     guard configuration.classes > 0 else { return [Int](repeating: 0, count: batch) }

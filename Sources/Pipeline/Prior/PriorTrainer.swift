@@ -140,7 +140,7 @@ public final class PriorTrainer: TrainingStage {
         TransformerPrior.kind,
         TransformerConfiguration(
           codes: latents.codebookSize, dim: c.dim, layers: c.layers, heads: c.heads, classes: classes,
-          maxPositions: latents.gridSize, dropout: c.dropout
+          maxPositions: latents.gridSize, dropout: c.dropout, classDropout: classes > 0 ? c.classDropout : 0
         ).architecture
       )
     }
@@ -277,6 +277,8 @@ public final class PriorTrainer: TrainingStage {
       "prior: \(type(of: model).kind), \(model.parameterCount) parameters (dim \(settings.dim), \(settings.layers) "
         + (schedule == nil ? "layers" : "blocks of \(settings.heads) heads, dropout \(settings.dropout)") + ", "
         + (model.classes > 0 ? "class-conditional" : "unconditional")
+        + ((model as? TransformerPrior)?.configuration.hasNoClass == true
+          ? ", class dropout \(settings.classDropout)" : "")
         + (settings.headHidden > 0 && schedule == nil ? ", head hidden \(settings.headHidden)" : "")
         + "); batch \(settings.batchSize), \(totalUpdates) updates, "
         + (schedule == nil

@@ -33,6 +33,9 @@ public struct PriorTrainingConfiguration: StageSettings {
   public var heads = 4
   /// The transformer's dropout while training (embeddings and each block's branches).
   public var dropout: Float = 0.1
+  /// The transformer's probability of training a grid without its class, so that `sample --guidance` can mix the
+  /// conditional and unconditional predictions (classifier-free guidance).
+  public var classDropout: Float = 0.1
   /// The transformer's AdamW weight decay (not on biases, layer norms and embeddings).
   public var weightDecay: Float = 0.01
   /// The transformer's updates of linear learning-rate warm-up, before a cosine decay to a tenth of the peak.
@@ -132,6 +135,11 @@ public struct PriorTrainingConfiguration: StageSettings {
     .number(
       "dropout", \.dropout, .custom("in [0, 1)") { $0.isFinite && $0 >= 0 && $0 < 1 }, architecture: true,
       help: "Transformer: dropout on the embeddings and each block's branches while training"),
+    .number(
+      "class_dropout", \.classDropout, .custom("in [0, 1)") { $0.isFinite && $0 >= 0 && $0 < 1 }, architecture: true,
+      help:
+        "Transformer with labels: the share of training grids shown without their class, so that sample --guidance "
+        + "works (0: no guidance)"),
     .number(
       "weight_decay", \.weightDecay, .nonNegative,
       help: "Transformer: AdamW's decoupled weight decay (not on biases, layer norms, embeddings)"),
