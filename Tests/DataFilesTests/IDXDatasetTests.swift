@@ -31,10 +31,11 @@ final class IDXDatasetTests: FolderTestCase {
     XCTAssertEqual([dataset.count, dataset.channels, dataset.height, dataset.width], [3, 1, 32, 32])
     XCTAssertEqual(dataset.labels, [0, 5, 9])
     XCTAssertEqual(dataset.classCount, 10)
+    let served = dataset.servedPixels()
     for n in 0..<3 {
       for y in 0..<32 {
         for x in 0..<32 {
-          let stored = dataset.pixels[n * 1024 + y * 32 + x]
+          let stored = served[n * 1024 + y * 32 + x]
           let inside = (2..<30).contains(y) && (2..<30).contains(x)
           XCTAssertEqual(stored, inside ? images[n * 784 + (y - 2) * 28 + (x - 2)] : 0, "image \(n) at \(y),\(x)")
         }
@@ -43,7 +44,9 @@ final class IDXDatasetTests: FolderTestCase {
     let unpadded = try IDX.load(images: paths.images, labels: paths.labels, padTo: nil)
     XCTAssertEqual([unpadded.height, unpadded.width], [28, 28])
     XCTAssertEqual(unpadded.pixels, images)
-    XCTAssertEqual(unpadded.padded(to: 32).pixels, dataset.pixels)
+    XCTAssertEqual(dataset.pixels, images, "stored unpadded: batches add the border")
+    XCTAssertEqual(unpadded.padded(to: 32).servedPixels(), served)
+    XCTAssertEqual(dataset.batch(indices: [2, 0]), (served[2048...] + served[..<1024]).map { Float($0) / 127.5 - 1 })
   }
 
   func testGzippedIDXMatchesRaw() throws {
@@ -179,6 +182,6 @@ final class IDXDatasetTests: FolderTestCase {
     for label in train.labels { counts[label] += 1 }
     XCTAssertEqual(counts, [Int](repeating: 6000, count: 10))
     XCTAssertTrue(test.labels.allSatisfy { (0...9).contains($0) })
-    XCTAssertEqual(train.pixels[0..<66].max(), 0, "the top two padded rows are zero")
+    XCTAssertEqual(train.batch(indices: [0])[0..<66].max(), -1, "the top two padded rows are zero")
   }
 }

@@ -42,9 +42,18 @@ final class ImageDatasetTests: FolderTestCase {
     XCTAssertEqual(first.pixels, [0, 51, 102, 255])
     XCTAssertEqual(first.labels, [3])
     XCTAssertEqual(tiny.prefix(10).count, 2)
-    let padded = first.padded(to: 4)
-    XCTAssertEqual(padded.pixels, [0, 0, 0, 0, 0, 0, 51, 0, 0, 102, 255, 0, 0, 0, 0, 0])
-    XCTAssertEqual(padded.labels, [3])
+    let padded = tiny.padded(to: 4)
+    XCTAssertEqual(Array(padded.servedPixels()[..<16]), [0, 0, 0, 0, 0, 0, 51, 0, 0, 102, 255, 0, 0, 0, 0, 0])
+    XCTAssertEqual(padded.pixels, tiny.pixels, "the padding is not stored")
+    XCTAssertEqual(padded.labels, [3, 1])
+    // Served padded, it trains, is scored and is cut exactly as the same images stored padded.
+    let stored = ImageDataset(
+      pixels: padded.servedPixels(), count: 2, channels: 1, height: 4, width: 4, labels: [3, 1], classCount: 4)
+    XCTAssertEqual(padded.batch(indices: [1, 0, 1]), stored.batch(indices: [1, 0, 1]))
+    XCTAssertEqual(padded.pixelVariance(), stored.pixelVariance(), accuracy: 1e-15)
+    XCTAssertEqual(padded.subset([1]).batch(indices: [0]), stored.subset([1]).batch(indices: [0]))
+    XCTAssertEqual(padded.prefix(1).servedPixels(), stored.prefix(1).servedPixels())
+    XCTAssertEqual([padded.prefix(1).height, padded.subset([1, 1]).width], [4, 4])
   }
 
   // MARK: CIFAR-10

@@ -65,10 +65,13 @@ enum DatasetFile {
             guard limit == headerLength else { break }
             limit = try length(output) + 1
             guard limit > produced else { break }
+            // Address space only (pages are touched as the data comes), so the growth below never copies what is
+            // out already; the budget check in `length` bounds it.
+            output.reserveCapacity(limit)
           }
           // Grown as the data comes, up to the limit: a header that promises more than the file holds costs only
           // what it holds.
-          output += [UInt8](repeating: 0, count: min(max(output.count, 1 << 16), limit - output.count))
+          output.append(contentsOf: repeatElement(0, count: min(max(output.count, 1 << 16), limit - output.count)))
         }
         let room = min(output.count - produced, Int(UInt32.max))
         status = output.withUnsafeMutableBufferPointer { buffer in
@@ -85,7 +88,9 @@ enum DatasetFile {
       throw FileError(path, "decompresses to more than the \(limit - 1) bytes that its header describes")
     }
     switch status {
-    case Z_STREAM_END, Z_OK: return Array(output.prefix(produced))
+    case Z_STREAM_END, Z_OK:
+      output.removeLast(output.count - produced)  // in place: a copy would hold the data twice
+      return output
     case Z_BUF_ERROR: throw FileError(path, "corrupt gzip: the compressed data ends early (truncated download?)")
     default:
       let detail = stream.msg.map { String(cString: $0) } ?? "zlib error \(status)"

@@ -8,12 +8,12 @@ public enum IDX {
   /// Magic number of an idx1 file of unsigned bytes (labels).
   public static let labelsMagic: UInt32 = 0x0000_0801
 
-  /// Loads an images file and its labels file as one dataset, zero-padding each image to `padTo x padTo`
-  /// (nil keeps the stored size). Labels must lie in `0..<classCount`.
+  /// Loads an images file and its labels file as one dataset, served zero-padded to `padTo x padTo` (nil keeps the
+  /// stored size). Labels must lie in `0..<classCount`.
   public static func load(
     images imagesPath: String, labels labelsPath: String, padTo: Int? = 32, classCount: Int = 10
   ) throws -> ImageDataset {
-    let (bytes, dims) = try read(imagesPath, magic: imagesMagic, kind: "idx3 images", dimensions: 3)
+    var (bytes, dims) = try read(imagesPath, magic: imagesMagic, kind: "idx3 images", dimensions: 3)
     let (count, rows, cols) = (dims[0], dims[1], dims[2])
     let labels = try readLabels(labelsPath, classCount: classCount)
     guard count == labels.count else {
@@ -23,12 +23,11 @@ public enum IDX {
     guard size >= rows && size >= cols else {
       throw FileError(imagesPath, "images are \(rows)x\(cols), larger than the padded size \(size)x\(size)")
     }
-    let pixels = bytes.withUnsafeBufferPointer { all in
-      ImageDataset.padPixels(
-        UnsafeBufferPointer(rebasing: all[16...]), count: count, height: rows, width: cols, to: size)
-    }
+    // In place: the file's bytes, less the header, are the stored pixels; batches add the padding.
+    bytes.removeFirst(16)
     return ImageDataset(
-      pixels: pixels, count: count, channels: 1, height: size, width: size, labels: labels, classCount: classCount)
+      pixels: bytes, count: count, channels: 1, height: rows, width: cols, labels: labels, classCount: classCount
+    ).padded(to: size)
   }
 
   /// Reads an idx1 labels file, checking every label against `0..<classCount`.
