@@ -76,6 +76,16 @@ public final class GatedLayer: Module {
     return try classCondition(labels)
   }
 
+  /// The class embeddings of `labels` as the samplers' position-major stacks add them, `[2d][grids]`; zeros
+  /// without conditioning.
+  func gateBias(for labels: [Int]?, grids: Int) throws -> [Float] {
+    guard let condition = try condition(for: labels) else {
+      return [Float](repeating: 0, count: verticalStack.weight.shape[0] * grids)
+    }
+    let channels = condition.shape[1]
+    return (0..<(channels * grids)).map { p in condition.data[(p % grids) * channels + p / grids] }
+  }
+
   /// The vertical stack's pre-activation `[B, 2d, rows, W]`. With `padding` (top p, left and right p) it covers
   /// whole grids; with zero top and bottom padding over a window of the kernel's rows above a row, it gives that
   /// one row (what the sampler computes).

@@ -72,7 +72,9 @@ public struct SamplingOptions: Equatable, Sendable {
 /// A full forward pass per position (what the PyTorch reference does) repeats the whole network 64 times for an 8x8
 /// grid. This sampler computes each value once: the vertical stacks of row `i` depend only on rows above it, so all
 /// layers' vertical stacks for a row are computed when the row starts; then each position runs the horizontal stacks
-/// of that one position, over the few columns to its left. The whole grid costs about one forward pass.
+/// of that one position, over the few columns to its left. The whole grid costs about one forward pass. The
+/// horizontal stacks keep their values position-major in raw buffers (`HorizontalStacks`), so that each position is
+/// a few GEMMs over all grids at once, with no tensors.
 public struct PriorSampler {
   public let model: GatedPixelCNN
 
@@ -94,16 +96,22 @@ public struct PriorSampler {
       var codes = given?.start ?? [Int](repeating: 0, count: count * height * width)
       // Whether grid n draws at row i, column j.
       func draws(_ n: Int, _ i: Int, _ j: Int) -> Bool { given?.fill[(n * height + i) * width + j] ?? true }
-      // The embedded input, every layer's vertical output, and per layer the current row's vert_to_horiz share and
-      // horizontal output.
+      // The embedded input and every layer's vertical output, over the whole grids; the horizontal stacks of the
+      // current row, and each layer's vert_to_horiz share of the row as they read it, `[layers][2d][width][count]`.
       var input = Grid(batch: count, channels: d, height: height, width: width)
       var vertical = model.layers.map { _ in Grid(batch: count, channels: d, height: height, width: width) }
-      var verticalShare = model.layers.map { _ in Grid(batch: count, channels: 2 * d, height: 1, width: width) }
-      var horizontal = model.layers.map { _ in Grid(batch: count, channels: d, height: 1, width: width) }
-      // One grid's logits at the current position, and the draw's scratch.
-      var (positionLogits, scratch) = (
-        [Float](repeating: 0, count: model.configuration.codes), [Float](repeating: 0, count: model.configuration.codes)
-      )
+      var horizontal = HorizontalStacks(
+        model: model, grids: count, width: width,
+        conditions: try model.layers.map { try $0.gateBias(for: labels, grids: count) })
+      var shares = [Float](repeating: 0, count: model.layers.count * 2 * d * width * count)
+      // The logits [K][count] at the current position, one grid's logits, and the draw's scratch.
+      let k = model.configuration.codes
+      var logits = [Float](repeating: 0, count: k * count)
+      var (positionLogits, scratch) = ([Float](repeating: 0, count: k), [Float](repeating: 0, count: k))
+      // Embeds the codes at (i, j) into the first layer's horizontal and vertical inputs.
+      func embed(_ i: Int, _ j: Int) {
+        input.write(position: horizontal.embed(column: j) { codes[($0 * height + i) * width + j] }, row: i, column: j)
+      }
 
       for i in 0..<height {
         // A row that every grid keeps needs no horizontal stack: its codes enter only the rows below, through the
@@ -114,40 +122,31 @@ public struct PriorSampler {
           let below = layer.mask == .a ? i : i + 1
           let window = try (l == 0 ? input : vertical[l - 1]).window(rows: (i - p)..<below, columns: 0..<width)
           let pre = try layer.verticalPreactivation(window, padding: ConvPadding(top: 0, bottom: 0, left: p, right: p))
-          if drawsInRow { verticalShare[l].write(try layer.verticalToHorizontal(pre), row: 0, column: 0) }
+          if drawsInRow {
+            // [2d, count, 1, width] to [2d][width][count].
+            let share = try layer.verticalToHorizontal(pre).data
+            for o in 0..<(2 * d) {
+              for n in 0..<count {
+                for j in 0..<width {
+                  shares[((l * 2 * d + o) * width + j) * count + n] = share[(o * count + n) * width + j]
+                }
+              }
+            }
+          }
           vertical[l].write(try pre.gatedActivation(condition: conditions[l]), row: i, column: 0)
         }
         guard drawsInRow else {
-          for j in 0..<width {
-            let kept = (0..<count).map { codes[($0 * height + i) * width + j] }
-            input.write(try model.embed(kept, batch: count, height: 1, width: 1), row: i, column: j)
-          }
+          for j in 0..<width { embed(i, j) }
           continue
         }
         for j in 0..<width {
-          var h: Tensor?
-          for (l, layer) in model.layers.enumerated() {
-            let p = layer.kernel / 2
-            let right = layer.mask == .a ? j : j + 1
-            let source = l == 0 ? input : horizontal[l - 1]
-            let sourceRow = l == 0 ? i : 0
-            let own = try layer.horizontalPreactivation(
-              try source.window(rows: sourceRow..<(sourceRow + 1), columns: (j - p)..<right), padding: .zero)
-            let fed = try own + verticalShare[l].window(rows: 0..<1, columns: j..<(j + 1))
-            var out = try layer.horizontalOutput(fed, condition: conditions[l])
-            if layer.residual {
-              out = try out + source.window(rows: sourceRow..<(sourceRow + 1), columns: j..<(j + 1))
-            }
-            horizontal[l].write(out, row: 0, column: j)
-            h = out
-          }
+          horizontal.advance(column: j, shares: shares)
           if (0..<count).contains(where: { draws($0, i, j) }) {
-            // The logits [K, count, 1, 1]: grid n's are every count-th value from n.
-            let logits = try model.logits(h!)
-            let k = model.configuration.codes
-            logits.data.withUnsafeBufferPointer { all in
+            logits.withUnsafeMutableBufferPointer { all in
+              horizontal.logits(column: j, into: all.baseAddress!)
               positionLogits.withUnsafeMutableBufferPointer { values in
                 scratch.withUnsafeMutableBufferPointer { buffer in
+                  // Grid n's logits are every count-th value from n.
                   for n in 0..<count where draws(n, i, j) {
                     for c in 0..<k { values[c] = all[c * count + n] }
                     codes[(n * height + i) * width + j] = options.draw(
@@ -157,8 +156,7 @@ public struct PriorSampler {
               }
             }
           }
-          let chosen = (0..<count).map { codes[($0 * height + i) * width + j] }
-          input.write(try model.embed(chosen, batch: count, height: 1, width: 1), row: i, column: j)
+          embed(i, j)
         }
       }
       return codes
@@ -226,6 +224,13 @@ private struct Grid {
       }
     }
     return try Tensor(out, shape: [channels, batch, rows.count, columns.count])
+  }
+
+  /// Copies one position's values, `[channels][batch]`, into the grid at (`row`, `column`).
+  mutating func write(position: ArraySlice<Float>, row: Int, column: Int) {
+    for plane in 0..<(batch * channels) {
+      values[(plane * height + row) * width + column] = position[position.startIndex + plane]
+    }
   }
 
   /// Copies `tensor` (`[channels, batch, r, c]`) into the grid with its top-left corner at (`row`, `column`).
