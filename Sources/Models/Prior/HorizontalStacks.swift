@@ -74,7 +74,7 @@ struct HorizontalStacks {
   }
 
   /// Runs every layer's horizontal stack at `column`, whose left columns (and the embedded codes there) are done;
-  /// `shares` are the vertical stacks' shares of the row (`vert_to_horiz`), `[layers][2d][width][grids]`.
+  /// `shares` are the vertical stacks' shares of the row (`VerticalStacks.shares`, `[layers][2d][width][grids]`).
   mutating func advance(column j: Int, shares: [Float]) {
     let (d, n) = (dim, grids)
     let (columnSize, stackSize) = (d * n, (padding + width) * d * n)

@@ -72,9 +72,9 @@ public struct SamplingOptions: Equatable, Sendable {
 /// A full forward pass per position (what the PyTorch reference does) repeats the whole network 64 times for an 8x8
 /// grid. This sampler computes each value once: the vertical stacks of row `i` depend only on rows above it, so all
 /// layers' vertical stacks for a row are computed when the row starts; then each position runs the horizontal stacks
-/// of that one position, over the few columns to its left. The whole grid costs about one forward pass. The
-/// horizontal stacks keep their values position-major in raw buffers (`HorizontalStacks`), so that each position is
-/// a few GEMMs over all grids at once, with no tensors.
+/// of that one position, over the few columns to its left. The whole grid costs about one forward pass. Both kinds
+/// of stack keep their values position-major in raw buffers (`VerticalStacks`, `HorizontalStacks`), so that every
+/// convolution is a few GEMMs over all grids at once, with no tensors in the loops.
 public struct PriorSampler {
   public let model: GatedPixelCNN
 
@@ -91,56 +91,33 @@ public struct PriorSampler {
   ) throws -> [Int] {
     try given?.check(count: count, height: height, width: width, codes: model.configuration.codes)
     return try withoutGrad {
-      let d = model.configuration.dim
-      let conditions = try model.layers.map { try $0.condition(for: labels) }
+      let conditions = try model.layers.map { try $0.gateBias(for: labels, grids: count) }
       var codes = given?.start ?? [Int](repeating: 0, count: count * height * width)
       // Whether grid n draws at row i, column j.
       func draws(_ n: Int, _ i: Int, _ j: Int) -> Bool { given?.fill[(n * height + i) * width + j] ?? true }
-      // The embedded input and every layer's vertical output, over the whole grids; the horizontal stacks of the
-      // current row, and each layer's vert_to_horiz share of the row as they read it, `[layers][2d][width][count]`.
-      var input = Grid(batch: count, channels: d, height: height, width: width)
-      var vertical = model.layers.map { _ in Grid(batch: count, channels: d, height: height, width: width) }
-      var horizontal = HorizontalStacks(
-        model: model, grids: count, width: width,
-        conditions: try model.layers.map { try $0.gateBias(for: labels, grids: count) })
-      var shares = [Float](repeating: 0, count: model.layers.count * 2 * d * width * count)
+      var vertical = VerticalStacks(model: model, grids: count, height: height, width: width, conditions: conditions)
+      var horizontal = HorizontalStacks(model: model, grids: count, width: width, conditions: conditions)
       // The logits [K][count] at the current position, one grid's logits, and the draw's scratch.
       let k = model.configuration.codes
       var logits = [Float](repeating: 0, count: k * count)
       var (positionLogits, scratch) = ([Float](repeating: 0, count: k), [Float](repeating: 0, count: k))
       // Embeds the codes at (i, j) into the first layer's horizontal and vertical inputs.
       func embed(_ i: Int, _ j: Int) {
-        input.write(position: horizontal.embed(column: j) { codes[($0 * height + i) * width + j] }, row: i, column: j)
+        vertical.setInput(
+          row: i, column: j, horizontal.embed(column: j) { codes[($0 * height + i) * width + j] })
       }
 
       for i in 0..<height {
         // A row that every grid keeps needs no horizontal stack: its codes enter only the rows below, through the
         // input (which the vertical stacks of row i do not read: the first layer's mask A).
         let drawsInRow = (0..<count).contains { n in (0..<width).contains { draws(n, i, $0) } }
-        for (l, layer) in model.layers.enumerated() {
-          let p = layer.kernel / 2
-          let below = layer.mask == .a ? i : i + 1
-          let window = try (l == 0 ? input : vertical[l - 1]).window(rows: (i - p)..<below, columns: 0..<width)
-          let pre = try layer.verticalPreactivation(window, padding: ConvPadding(top: 0, bottom: 0, left: p, right: p))
-          if drawsInRow {
-            // [2d, count, 1, width] to [2d][width][count].
-            let share = try layer.verticalToHorizontal(pre).data
-            for o in 0..<(2 * d) {
-              for n in 0..<count {
-                for j in 0..<width {
-                  shares[((l * 2 * d + o) * width + j) * count + n] = share[(o * count + n) * width + j]
-                }
-              }
-            }
-          }
-          vertical[l].write(try pre.gatedActivation(condition: conditions[l]), row: i, column: 0)
-        }
+        vertical.advance(row: i, shares: drawsInRow)
         guard drawsInRow else {
           for j in 0..<width { embed(i, j) }
           continue
         }
         for j in 0..<width {
-          horizontal.advance(column: j, shares: shares)
+          horizontal.advance(column: j, shares: vertical.shares)
           if (0..<count).contains(where: { draws($0, i, j) }) {
             logits.withUnsafeMutableBufferPointer { all in
               horizontal.logits(column: j, into: all.baseAddress!)
@@ -188,64 +165,6 @@ public struct PriorSampler {
         }
       }
       return codes
-    }
-  }
-}
-
-/// A channel-major `[channels, batch, height, width]` buffer of the sampler, read in windows and written a row or a
-/// position at a time.
-private struct Grid {
-  let batch: Int
-  let channels: Int
-  let height: Int
-  let width: Int
-  var values: [Float]
-
-  init(batch: Int, channels: Int, height: Int, width: Int) {
-    (self.batch, self.channels, self.height, self.width) = (batch, channels, height, width)
-    values = [Float](repeating: 0, count: batch * channels * height * width)
-  }
-
-  /// The values at `rows x columns` as `[channels, batch, rows, columns]`; positions outside the grid are zeros (the
-  /// padding of the causal convolutions).
-  func window(rows: Range<Int>, columns: Range<Int>) throws -> Tensor {
-    var out = [Float](repeating: 0, count: batch * channels * rows.count * columns.count)
-    let validRows = max(rows.lowerBound, 0)..<min(rows.upperBound, height)
-    let validColumns = max(columns.lowerBound, 0)..<min(columns.upperBound, width)
-    values.withUnsafeBufferPointer { source in
-      out.withUnsafeMutableBufferPointer { target in
-        for plane in 0..<(batch * channels) {
-          for r in validRows {
-            let from = (plane * height + r) * width
-            let to = (plane * rows.count + r - rows.lowerBound) * columns.count - columns.lowerBound
-            for c in validColumns { target[to + c] = source[from + c] }
-          }
-        }
-      }
-    }
-    return try Tensor(out, shape: [channels, batch, rows.count, columns.count])
-  }
-
-  /// Copies one position's values, `[channels][batch]`, into the grid at (`row`, `column`).
-  mutating func write(position: ArraySlice<Float>, row: Int, column: Int) {
-    for plane in 0..<(batch * channels) {
-      values[(plane * height + row) * width + column] = position[position.startIndex + plane]
-    }
-  }
-
-  /// Copies `tensor` (`[channels, batch, r, c]`) into the grid with its top-left corner at (`row`, `column`).
-  mutating func write(_ tensor: Tensor, row: Int, column: Int) {
-    let (rows, columns) = (tensor.shape[2], tensor.shape[3])
-    tensor.data.withUnsafeBufferPointer { source in
-      values.withUnsafeMutableBufferPointer { target in
-        for plane in 0..<(batch * channels) {
-          for r in 0..<rows {
-            let from = (plane * rows + r) * columns
-            let to = (plane * height + row + r) * width + column
-            for c in 0..<columns { target[to + c] = source[from + c] }
-          }
-        }
-      }
     }
   }
 }

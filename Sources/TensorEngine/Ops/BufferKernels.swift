@@ -14,6 +14,15 @@ public enum BufferKernels {
     gemm(m: m, n: n, k: k, a, b, ldb: ldb, beta: 1, c)
   }
 
+  /// `c += a · b`: `a` is `m x k` (`k` wide), `b` is `k x n` with rows `ldb` apart and `c` is `m x n` with rows
+  /// `ldc` apart (one tap of a convolution over a block of columns, added onto the others).
+  public static func multiplyAdd(
+    m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, ldb: Int,
+    into c: UnsafeMutablePointer<Float>, ldc: Int
+  ) {
+    gemm(m: m, n: n, k: k, a, b, ldb: ldb, beta: 1, c, ldc: ldc)
+  }
+
   /// `Tensor.gatedActivation` of a position-major pre-activation `x`, `[2C][positions][grids]`, whose bias (each
   /// grid's class embedding, `[2C][grids]`; zeros for none, as the tensor op adds) is added at every position:
   /// `out[c, p, n] = tanh(x[c, p, n] + bias[c, n]) · σ(x[C + c, p, n] + bias[C + c, n])`, `[C][positions][grids]`.
