@@ -76,9 +76,17 @@ public final class GatedLayer: Module {
     return try classCondition(labels)
   }
 
-  /// The vertical stack's pre-activation `[B, 2d, rows, W]`. With `padding` (top p, left and right p) it covers
-  /// whole grids; with zero top and bottom padding over a window of the kernel's rows above a row, it gives that
-  /// one row (what the sampler computes).
+  /// The class embeddings of `labels` as the samplers' position-major stacks add them, `[2d][grids]`; zeros
+  /// without conditioning.
+  func gateBias(for labels: [Int]?, grids: Int) throws -> [Float] {
+    guard let condition = try condition(for: labels) else {
+      return [Float](repeating: 0, count: verticalStack.weight.shape[0] * grids)
+    }
+    let channels = condition.shape[1]
+    return (0..<(channels * grids)).map { p in condition.data[(p % grids) * channels + p / grids] }
+  }
+
+  /// The vertical stack's pre-activation `[B, 2d, rows, W]` (with `padding` top p, left and right p: whole grids).
   func verticalPreactivation(_ v: Tensor, padding: ConvPadding) throws -> Tensor {
     try v.conv2d(weight: allowedTaps(verticalStack.weight, axis: 2), bias: verticalStack.bias, padding: padding)
   }

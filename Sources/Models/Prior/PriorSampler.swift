@@ -82,7 +82,9 @@ public struct SamplingOptions: Equatable, Sendable {
 /// A full forward pass per position (what the PyTorch reference does) repeats the whole network 64 times for an 8x8
 /// grid. This sampler computes each value once: the vertical stacks of row `i` depend only on rows above it, so all
 /// layers' vertical stacks for a row are computed when the row starts; then each position runs the horizontal stacks
-/// of that one position, over the few columns to its left. The whole grid costs about one forward pass.
+/// of that one position, over the few columns to its left. The whole grid costs about one forward pass. Both kinds
+/// of stack keep their values position-major in raw buffers (`VerticalStacks`, `HorizontalStacks`), so that every
+/// convolution is a few GEMMs over all grids at once, with no tensors in the loops.
 public struct PriorSampler {
   public let model: GatedPixelCNN
 
@@ -99,65 +101,39 @@ public struct PriorSampler {
   ) throws -> [Int] {
     try given?.check(count: count, height: height, width: width, codes: model.configuration.codes)
     return try withoutGrad {
-      let d = model.configuration.dim
-      let conditions = try model.layers.map { try $0.condition(for: labels) }
+      let conditions = try model.layers.map { try $0.gateBias(for: labels, grids: count) }
       var codes = given?.start ?? [Int](repeating: 0, count: count * height * width)
       // Whether grid n draws at row i, column j.
       func draws(_ n: Int, _ i: Int, _ j: Int) -> Bool { given?.fill[(n * height + i) * width + j] ?? true }
-      // The embedded input, every layer's vertical output, and per layer the current row's vert_to_horiz share and
-      // horizontal output.
-      var input = Grid(batch: count, channels: d, height: height, width: width)
-      var vertical = model.layers.map { _ in Grid(batch: count, channels: d, height: height, width: width) }
-      var verticalShare = model.layers.map { _ in Grid(batch: count, channels: 2 * d, height: 1, width: width) }
-      var horizontal = model.layers.map { _ in Grid(batch: count, channels: d, height: 1, width: width) }
-      // One grid's logits at the current position, and the draw's scratch.
-      var (positionLogits, scratch) = (
-        [Float](repeating: 0, count: model.configuration.codes), [Float](repeating: 0, count: model.configuration.codes)
-      )
+      var vertical = VerticalStacks(model: model, grids: count, height: height, width: width, conditions: conditions)
+      var horizontal = HorizontalStacks(model: model, grids: count, width: width, conditions: conditions)
+      // The logits [K][count] at the current position, one grid's logits, and the draw's scratch.
+      let k = model.configuration.codes
+      var logits = [Float](repeating: 0, count: k * count)
+      var (positionLogits, scratch) = ([Float](repeating: 0, count: k), [Float](repeating: 0, count: k))
+      // Embeds the codes at (i, j) into the first layer's horizontal and vertical inputs.
+      func embed(_ i: Int, _ j: Int) {
+        vertical.setInput(
+          row: i, column: j, horizontal.embed(column: j) { codes[($0 * height + i) * width + j] })
+      }
 
       for i in 0..<height {
         // A row that every grid keeps needs no horizontal stack: its codes enter only the rows below, through the
         // input (which the vertical stacks of row i do not read: the first layer's mask A).
         let drawsInRow = (0..<count).contains { n in (0..<width).contains { draws(n, i, $0) } }
-        for (l, layer) in model.layers.enumerated() {
-          let p = layer.kernel / 2
-          let below = layer.mask == .a ? i : i + 1
-          let window = try (l == 0 ? input : vertical[l - 1]).window(rows: (i - p)..<below, columns: 0..<width)
-          let pre = try layer.verticalPreactivation(window, padding: ConvPadding(top: 0, bottom: 0, left: p, right: p))
-          if drawsInRow { verticalShare[l].write(try layer.verticalToHorizontal(pre), row: 0, column: 0) }
-          vertical[l].write(try pre.gatedActivation(condition: conditions[l]), row: i, column: 0)
-        }
+        vertical.advance(row: i, shares: drawsInRow)
         guard drawsInRow else {
-          for j in 0..<width {
-            let kept = (0..<count).map { codes[($0 * height + i) * width + j] }
-            input.write(try model.embed(kept, batch: count, height: 1, width: 1), row: i, column: j)
-          }
+          for j in 0..<width { embed(i, j) }
           continue
         }
         for j in 0..<width {
-          var h: Tensor?
-          for (l, layer) in model.layers.enumerated() {
-            let p = layer.kernel / 2
-            let right = layer.mask == .a ? j : j + 1
-            let source = l == 0 ? input : horizontal[l - 1]
-            let sourceRow = l == 0 ? i : 0
-            let own = try layer.horizontalPreactivation(
-              try source.window(rows: sourceRow..<(sourceRow + 1), columns: (j - p)..<right), padding: .zero)
-            let fed = try own + verticalShare[l].window(rows: 0..<1, columns: j..<(j + 1))
-            var out = try layer.horizontalOutput(fed, condition: conditions[l])
-            if layer.residual {
-              out = try out + source.window(rows: sourceRow..<(sourceRow + 1), columns: j..<(j + 1))
-            }
-            horizontal[l].write(out, row: 0, column: j)
-            h = out
-          }
+          horizontal.advance(column: j, shares: vertical.shares)
           if (0..<count).contains(where: { draws($0, i, j) }) {
-            // The logits [K, count, 1, 1]: grid n's are every count-th value from n.
-            let logits = try model.logits(h!)
-            let k = model.configuration.codes
-            logits.data.withUnsafeBufferPointer { all in
+            logits.withUnsafeMutableBufferPointer { all in
+              horizontal.logits(column: j, into: all.baseAddress!)
               positionLogits.withUnsafeMutableBufferPointer { values in
                 scratch.withUnsafeMutableBufferPointer { buffer in
+                  // Grid n's logits are every count-th value from n.
                   for n in 0..<count where draws(n, i, j) {
                     for c in 0..<k { values[c] = all[c * count + n] }
                     codes[(n * height + i) * width + j] = options.draw(
@@ -167,8 +143,7 @@ public struct PriorSampler {
               }
             }
           }
-          let chosen = (0..<count).map { codes[($0 * height + i) * width + j] }
-          input.write(try model.embed(chosen, batch: count, height: 1, width: 1), row: i, column: j)
+          embed(i, j)
         }
       }
       return codes
@@ -200,57 +175,6 @@ public struct PriorSampler {
         }
       }
       return codes
-    }
-  }
-}
-
-/// A channel-major `[channels, batch, height, width]` buffer of the sampler, read in windows and written a row or a
-/// position at a time.
-private struct Grid {
-  let batch: Int
-  let channels: Int
-  let height: Int
-  let width: Int
-  var values: [Float]
-
-  init(batch: Int, channels: Int, height: Int, width: Int) {
-    (self.batch, self.channels, self.height, self.width) = (batch, channels, height, width)
-    values = [Float](repeating: 0, count: batch * channels * height * width)
-  }
-
-  /// The values at `rows x columns` as `[channels, batch, rows, columns]`; positions outside the grid are zeros (the
-  /// padding of the causal convolutions).
-  func window(rows: Range<Int>, columns: Range<Int>) throws -> Tensor {
-    var out = [Float](repeating: 0, count: batch * channels * rows.count * columns.count)
-    let validRows = max(rows.lowerBound, 0)..<min(rows.upperBound, height)
-    let validColumns = max(columns.lowerBound, 0)..<min(columns.upperBound, width)
-    values.withUnsafeBufferPointer { source in
-      out.withUnsafeMutableBufferPointer { target in
-        for plane in 0..<(batch * channels) {
-          for r in validRows {
-            let from = (plane * height + r) * width
-            let to = (plane * rows.count + r - rows.lowerBound) * columns.count - columns.lowerBound
-            for c in validColumns { target[to + c] = source[from + c] }
-          }
-        }
-      }
-    }
-    return try Tensor(out, shape: [channels, batch, rows.count, columns.count])
-  }
-
-  /// Copies `tensor` (`[channels, batch, r, c]`) into the grid with its top-left corner at (`row`, `column`).
-  mutating func write(_ tensor: Tensor, row: Int, column: Int) {
-    let (rows, columns) = (tensor.shape[2], tensor.shape[3])
-    tensor.data.withUnsafeBufferPointer { source in
-      values.withUnsafeMutableBufferPointer { target in
-        for plane in 0..<(batch * channels) {
-          for r in 0..<rows {
-            let from = (plane * rows + r) * columns
-            let to = (plane * height + row + r) * width + column
-            for c in 0..<columns { target[to + c] = source[from + c] }
-          }
-        }
-      }
     }
   }
 }
