@@ -72,20 +72,6 @@ extension Array where Element == Double {
   }
 }
 
-/// The process's peak resident set size (VmHWM) in MiB, from /proc/self/status; nil where there is no /proc.
-func peakResidentMiB() -> Double? {
-  guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-    let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-    let kib = Double(line.split(separator: " ").dropFirst().first ?? "")
-  else { return nil }
-  return kib / 1024
-}
-
-/// Resets the kernel's peak-RSS mark (VmHWM) to the current RSS, so the next reading covers only what follows.
-func resetPeakResident() {
-  try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
-}
-
 /// Prints the rows as an aligned text table.
 func printTable(_ rows: [BenchmarkRow], peakRSS: Double?) {
   func format(_ value: Double?, _ digits: Int) -> String {

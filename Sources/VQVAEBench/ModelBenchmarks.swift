@@ -4,7 +4,7 @@ import TensorEngine
 /// One Adam step of the default VQ-VAE (h 128, residual hidden 32, 2 residual layers, K 512, D 64) on random
 /// images, as `ref_vqvae.py`'s `train_step`: forward, loss, backward, update.
 func trainStepRow(batch: Int, channels: Int, repetitions: Int) throws -> BenchmarkRow {
-  resetPeakResident()
+  MemoryBudget.resetPeakResident()
   var rng = RandomGenerator(seed: 1)
   var config = VQVAEConfiguration()
   config.inChannels = channels
@@ -23,7 +23,7 @@ func trainStepRow(batch: Int, channels: Int, repetitions: Int) throws -> Benchma
   return BenchmarkRow(
     name: "vqvae.train_step.b\(batch).\(channels)x32x32", detail: "Adam step, batch \(batch), \(channels)x32x32",
     medianMilliseconds: times.median, minimumMilliseconds: times.min()!, repetitions: repetitions,
-    gflops: flops / times.median / 1e6, gemmGflops: nil, peakResidentMiB: peakResidentMiB())
+    gflops: flops / times.median / 1e6, gemmGflops: nil, peakResidentMiB: MemoryBudget.peakResidentMiB())
 }
 
 /// Multiply-adds x 2 of one forward pass: every conv, transposed conv and the quantizer's distance GEMM.

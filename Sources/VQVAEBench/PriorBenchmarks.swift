@@ -51,7 +51,7 @@ func priorTrainStepRow<Model: Prior>(
   name: String, detail: String, batch: Int, repetitions: Int, forwardFlops: Double,
   build: () -> (model: Model, optimizer: Adam)
 ) throws -> BenchmarkRow {
-  resetPeakResident()
+  MemoryBudget.resetPeakResident()
   let (model, optimizer) = build()
   var rng = RandomGenerator(seed: 3)
   let indices = (0..<(batch * 64)).map { _ in rng.integer(below: model.codes) }
@@ -65,7 +65,7 @@ func priorTrainStepRow<Model: Prior>(
   return BenchmarkRow(
     name: name, detail: detail, medianMilliseconds: times.median, minimumMilliseconds: times.min()!,
     repetitions: repetitions, gflops: 3 * forwardFlops / times.median / 1e6, gemmGflops: nil,
-    peakResidentMiB: peakResidentMiB())
+    peakResidentMiB: MemoryBudget.peakResidentMiB())
 }
 
 /// Sampling 100 grids of 8x8 codes from a prior with its own sampler (`Prior.sample`), one class per ten grids,

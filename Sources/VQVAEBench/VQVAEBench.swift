@@ -73,7 +73,7 @@ struct VQVAEBench: ParsableCommand {
       }
     }
 
-    let peak = peakResidentMiB()
+    let peak = MemoryBudget.peakResidentMiB()
     if json {
       struct Report: Encodable {
         let rows: [BenchmarkRow]

@@ -55,4 +55,17 @@ final class FootprintTests: XCTestCase {
     XCTAssertEqual(MemoryBudget.format(1536), "1.5 KiB")
     XCTAssertEqual(MemoryBudget.format(512), "512 B")
   }
+
+  func testThePeakMemoryNoteCountsWhatTheProcessTouched() throws {
+    MemoryBudget.resetPeakResident()
+    let before = try XCTUnwrap(MemoryBudget.peakResidentMiB())
+    // 96 MiB written page by page: resident, so the peak rises by about that much.
+    var block = [UInt8](repeating: 0, count: 96 << 20)
+    for page in stride(from: 0, to: block.count, by: 4096) { block[page] = 1 }
+    let after = try XCTUnwrap(MemoryBudget.peakResidentMiB())
+    XCTAssertEqual(block.reduce(0) { $0 + Int($1) }, (96 << 20) / 4096)
+    XCTAssertGreaterThanOrEqual(after, before + 90, "peak \(before) MiB, then \(after) MiB")
+    XCTAssertTrue(MemoryBudget.peakNote.hasPrefix("; peak memory "))
+    XCTAssertTrue(MemoryBudget.peakNote.hasSuffix(" MiB"))
+  }
 }

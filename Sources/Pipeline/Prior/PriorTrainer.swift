@@ -294,7 +294,8 @@ public final class PriorTrainer: TrainingStage {
       String(
         format: "done: %d updates in %@; test %.4f bits/latent (uniform %.2f), %.1f bits/image, accuracy %.3f",
         summary.updates, ProgressReporter.duration(summary.wallSeconds), summary.test.bitsPerLatent,
-        summary.uniformBitsPerLatent, summary.test.bitsPerLatent * Double(summary.gridSize), summary.test.accuracy),
+        summary.uniformBitsPerLatent, summary.test.bitsPerLatent * Double(summary.gridSize), summary.test.accuracy)
+        + MemoryBudget.peakNote,
       "samples:    \(summary.samplesPath ?? "(none: no VQ-VAE to decode with)")",
       "loss curve: \(folder.lossPlotPath)", "summary:    \(folder.summaryPath)",
       "checkpoint: \(summary.checkpointPath)", "best:       \(folder.bestCheckpointPath)",

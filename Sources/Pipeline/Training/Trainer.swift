@@ -209,7 +209,8 @@ public final class Trainer: TrainingStage {
       String(
         format: "done: %d updates in %@; test normalised MSE %.4f, PSNR %.2f dB, codes used %d/%d, perplexity %.1f",
         summary.updates, ProgressReporter.duration(summary.wallSeconds), summary.test.normalizedMSE,
-        summary.test.psnr, summary.test.codesUsed, configuration.model.embeddings, summary.test.perplexity),
+        summary.test.psnr, summary.test.codesUsed, configuration.model.embeddings, summary.test.perplexity)
+        + MemoryBudget.peakNote,
       "run folder:      \(folder.path)", "reconstructions: \(summary.reconstructionPath)",
       "loss curves:     \(folder.lossPlotPath)", "summary:         \(folder.summaryPath)",
       "checkpoint:      \(summary.checkpointPath)", "best:            \(folder.bestCheckpointPath)",

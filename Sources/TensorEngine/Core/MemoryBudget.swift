@@ -27,6 +27,25 @@ public enum MemoryBudget {
     return limits.min()!
   }()
 
+  /// The process's peak resident set size so far (VmHWM) in MiB, from /proc/self/status; nil where there is no /proc.
+  public static func peakResidentMiB() -> Double? {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+      let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+      let kib = Double(line.split(separator: " ").dropFirst().first ?? "")
+    else { return nil }
+    return kib / 1024
+  }
+
+  /// Resets the kernel's peak-RSS mark (VmHWM) to the current RSS, so the next reading covers only what follows.
+  public static func resetPeakResident() {
+    try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
+  }
+
+  /// "; peak memory 148 MiB" for a command's last line, or nothing where the peak cannot be read.
+  public static var peakNote: String {
+    peakResidentMiB().map { String(format: "; peak memory %.0f MiB", $0) } ?? ""
+  }
+
   /// "this machine has 24 GiB" (or the cgroup's or rlimit's figure, whichever binds).
   public static var describedLimit: String { "this machine has \(format(bytes))" }
 
