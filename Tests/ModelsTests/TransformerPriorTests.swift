@@ -39,6 +39,22 @@ final class TransformerPriorTests: XCTestCase {
 
   func testUnconditionalModelMatchesPyTorch() throws { try checkParity("transformer_small_uncond") }
 
+  /// A prior trained with class dropout has PyTorch's tables, "no class" row included: its logits for a batch whose
+  /// second grid has no class match the fixture's (evaluation, so no label is dropped).
+  func testTheNoClassRowMatchesPyTorch() throws {
+    let file = try fixture("transformer_small_guidable")
+    let model = try model(from: file)
+    assertClassicNames(model, file)
+    XCTAssertEqual(model.configuration.noClassLabel, 3)
+    let labels = try file.int64s("labels").map(Int.init)
+    XCTAssertEqual(labels[1], 3, "the fixture's second grid has no class")
+    let (loss, logits) = try withoutGrad {
+      try model.loss(try file.int64s("input").map(Int.init), batch: 3, height: 4, width: 4, labels: labels)
+    }
+    assertClose(try logits.swappingFirstTwoAxes().data, try file.floats("logits"), "guidable logits")
+    assertClose(loss.data, try file.floats("loss"), "guidable loss")
+  }
+
   /// A prior with weights large enough that every logit depends visibly on every earlier code.
   private func randomModel(classes: Int, classDropout: Float = 0, seed: UInt64 = 5) -> TransformerPrior {
     var rng = RandomGenerator(seed: seed)

@@ -6,6 +6,8 @@ The model (module paths = the toolkit's tensor names, so either side loads the o
   token_embedding    nn.Embedding(K, d)                 the codes
   start_embedding    nn.Embedding(max(n_classes, 1), d) the class token (row 0: the start token when unconditional)
   class_embedding    nn.Embedding(n_classes, d)         added to every position's input (absent when unconditional)
+                     (with class_dropout > 0 both have one more row, "no class", the label n_classes, which
+                     training shows in place of a grid's class with that probability)
   position_embedding nn.Embedding(max_positions, d)     learned positions 0..T-1, T = height * width
   blocks.<i>         pre-LN: x + attn(ln1(x)), then x + mlp(ln2(x)) (dropout after each branch)
       attn.qkv  nn.Linear(d, 3d)  q, k, v = qkv(x).split(d); heads of d / heads; causal softmax(q k^T / sqrt(dh)) v
@@ -65,12 +67,14 @@ class Block(nn.Module):
 
 
 class TransformerPrior(nn.Module):
-    def __init__(self, n_embeddings, dim, n_layers, heads, n_classes, max_positions, dropout=0.0):
+    def __init__(self, n_embeddings, dim, n_layers, heads, n_classes, max_positions, dropout=0.0, class_dropout=0.0):
         super().__init__()
-        self.n_classes = n_classes
+        self.n_classes, self.class_dropout = n_classes, class_dropout
+        # With class dropout, one more row after the classes: "no class", the label n_classes.
+        rows = n_classes + (1 if n_classes > 0 and class_dropout > 0 else 0)
         self.token_embedding = nn.Embedding(n_embeddings, dim)
-        self.start_embedding = nn.Embedding(max(n_classes, 1), dim)
-        self.class_embedding = nn.Embedding(n_classes, dim) if n_classes > 0 else None
+        self.start_embedding = nn.Embedding(max(rows, 1), dim)
+        self.class_embedding = nn.Embedding(rows, dim) if n_classes > 0 else None
         self.position_embedding = nn.Embedding(max_positions, dim)
         self.drop = nn.Dropout(dropout)
         self.blocks = nn.ModuleList([Block(dim, heads, dropout) for _ in range(n_layers)])
@@ -89,6 +93,8 @@ class TransformerPrior(nn.Module):
         """codes (B, H, W) -> logits (B, K, H, W)."""
         b, h, w = codes.shape
         z = codes.reshape(b, h * w)
+        if self.training and self.class_embedding is not None and self.class_dropout > 0:
+            labels = torch.where(torch.rand(b) < self.class_dropout, torch.full_like(labels, self.n_classes), labels)
         start = self.start_embedding(labels if self.n_classes > 0 else torch.zeros(b, dtype=torch.long))
         x = torch.cat([start[:, None], self.token_embedding(z[:, :-1])], 1) + self.position_embedding.weight[: h * w]
         if self.class_embedding is not None:
@@ -100,11 +106,15 @@ class TransformerPrior(nn.Module):
         return logits.transpose(1, 2).reshape(b, -1, h, w)
 
 
-def write(path, n_classes, seed):
+def write(path, n_classes, seed, class_dropout=0.0):
     torch.manual_seed(seed)
     arch = dict(n_embeddings=16, dim=32, n_layers=2, heads=4, n_classes=n_classes, max_positions=20, dropout=0.0)
+    if class_dropout > 0:
+        arch["class_dropout"] = class_dropout
     batch, height, width = 3, 4, 4
     model = TransformerPrior(**arch).double()
+    # Evaluation mode: the labels as given (with class dropout, the second grid's is "no class").
+    model.eval()
     with torch.no_grad():
         for name, p in model.named_parameters():
             if name.endswith("weight") and p.dim() == 1:  # LayerNorm scales
@@ -115,6 +125,8 @@ def write(path, n_classes, seed):
                 p.copy_((0.3 if p.dim() == 2 else 0.1) * torch.randn_like(p))
     codes = torch.randint(0, arch["n_embeddings"], (batch, height, width))
     labels = torch.randint(0, n_classes, (batch,)) if n_classes > 0 else None
+    if class_dropout > 0:
+        labels[1] = n_classes
     logits = model(codes, labels)
     loss = F.cross_entropy(logits, codes)
     loss.backward()
@@ -137,3 +149,5 @@ if __name__ == "__main__":
     folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Tests", "ModelsTests", "Fixtures")
     write(os.path.normpath(os.path.join(folder, "transformer_small.safetensors")), n_classes=3, seed=22)
     write(os.path.normpath(os.path.join(folder, "transformer_small_uncond.safetensors")), n_classes=0, seed=23)
+    write(os.path.normpath(os.path.join(folder, "transformer_small_guidable.safetensors")), n_classes=3, seed=24,
+          class_dropout=0.1)
