@@ -65,9 +65,6 @@ enum DatasetFile {
             guard limit == headerLength else { break }
             limit = try length(output) + 1
             guard limit > produced else { break }
-            // Address space only (pages are touched as the data comes), so the growth below never copies what is
-            // out already; the budget check in `length` bounds it.
-            output.reserveCapacity(limit)
           }
           // Grown as the data comes, up to the limit: a header that promises more than the file holds costs only
           // what it holds.
