@@ -84,7 +84,7 @@ final class GatedPixelCNNTests: XCTestCase {
     var rng = RandomGenerator(seed: 1)
     let model = GatedPixelCNN(PriorConfiguration(codes: 4, dim: 2, layers: 2, classes: 2), rng: &rng)
     assertPriorNamesBadGridsAndLabels(model, kind: "GatedPixelCNN")
-    DataTestSupport.assertThrows(["gatherRows: index 4 outside 0..<4"]) {
+    DataTestSupport.assertThrows(["codeConvolution: code 4 outside 0..<4"]) {
       _ = try model([0, 1, 2, 4], batch: 1, height: 2, width: 2, labels: [0])
     }
   }

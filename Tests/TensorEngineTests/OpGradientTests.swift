@@ -259,4 +259,45 @@ final class OpGradientTests: XCTestCase {
       _ = try ze.straightThrough(randomTensor([3], seed: 1))
     }
   }
+
+  /// codeConvolution is conv2d of the embedded codes (cropping and zero padding included), its gradients reach the
+  /// products and the bias, and through the products the table and weight get conv2d's gradients.
+  func testCodeConvolutionIsTheConvolutionOfTheEmbeddedCodes() throws {
+    let (count, d, o, batch, height, width) = (5, 3, 4, 2, 3, 4)
+    var rng = RandomGenerator(seed: 47)
+    let codes = (0..<(batch * height * width)).map { _ in rng.integer(below: count) }
+    let (table, weight, bias) = (
+      randomTensor([count, d], seed: 48), randomTensor([o, d, 2, 3], seed: 49), randomTensor([o], seed: 50)
+    )
+    let padding = ConvPadding(top: 1, bottom: -1, left: 1, right: 2)
+    func direct() throws -> Tensor {
+      let embedded = try table.gatherRows(codes).permuted([1, 0]).reshaped([d, batch, height, width])
+      return try embedded.conv2d(weight: weight, bias: bias, padding: padding)
+    }
+    func lookedUp() throws -> Tensor {
+      let taps = try weight.reshaped([o, d, 6]).permuted([1, 2, 0]).reshaped([d, 6 * o])
+      return try table.matmul(taps).codeConvolution(
+        codes: codes, batch: batch, height: height, width: width, kernel: (2, 3), padding: padding, bias: bias)
+    }
+    var seedRng = RandomGenerator(seed: 51)
+    var gradients: [[Float]] = []
+    for build in [direct, lookedUp] {
+      for t in [table, weight, bias] { t.grad = nil }
+      let out = try build()
+      XCTAssertEqual(out.shape, [o, batch, 2, 5])
+      try out.backward(seed: seedRng.uniformArray(out.count, in: -1..<1))
+      seedRng = RandomGenerator(seed: 51)
+      gradients.append(try withoutGrad { try build() }.data + table.grad! + weight.grad! + bias.grad!)
+    }
+    assertClose(gradients[1], gradients[0], absolute: 1e-5, relative: 1e-5)
+
+    let products = randomTensor([count, 6 * o], seed: 52)
+    try assertGradientsMatchFiniteDifferences([products, bias]) {
+      try $0[0].codeConvolution(
+        codes: codes, batch: batch, height: height, width: width, kernel: (2, 3), padding: padding, bias: $0[1])
+    }
+    assertThrowsTensorError("codeConvolution: code 5 outside 0..<5") {
+      _ = try products.codeConvolution(codes: [5], batch: 1, height: 1, width: 1, kernel: (1, 1), padding: .zero)
+    }
+  }
 }

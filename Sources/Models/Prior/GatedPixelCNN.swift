@@ -132,7 +132,15 @@ public final class GatedPixelCNN: Prior {
     if let labels, configuration.classes > 0, labels.count != batch {
       throw TensorError("GatedPixelCNN: \(labels.count) labels for \(batch) grids")
     }
-    return try forward(try embed(indices, batch: batch, height: height, width: width), labels: labels)
+    guard let first = layers.first, !first.residual else {
+      return try forward(try embed(indices, batch: batch, height: height, width: width), labels: labels)
+    }
+    // The first layer reads the codes themselves (see `GatedLayer.callAsFunction(codes:...)`): no embedded grid.
+    var (v, h) = try first(
+      codes: indices, batch: batch, height: height, width: width, embedding: embedding.weight,
+      condition: try first.condition(for: labels))
+    for layer in layers.dropFirst() { (v, h) = try layer(v, h, condition: try layer.condition(for: labels)) }
+    return try logits(h)
   }
 
   /// The channel-major logits of an already embedded batch `[d, batch, height, width]` (the causality test

@@ -55,12 +55,31 @@ public func softmaxCrossEntropy(logits: Tensor, targets: [Int]) throws -> Tensor
               let row = base + c * spatial + range.lowerBound
               for s in 0..<range.count { m[s] = Swift.max(m[s], x[row + s]) }
             }
-            for c in 0..<classes {
-              let row = base + c * spatial + range.lowerBound
-              for s in 0..<range.count {
-                let e = fastExp(x[row + s] - m[s])
-                p[row + s] = e
-                z[s] += e
+            // fastExp eight positions at a time (the scalar loop did not vectorise), the same values as one by one.
+            let whole = range.count / 8 * 8
+            m.withUnsafeBufferPointer { m in
+              z.withUnsafeMutableBufferPointer { z in
+                let (mRaw, zRaw) = (UnsafeRawPointer(m.baseAddress!), UnsafeMutableRawPointer(z.baseAddress!))
+                for c in 0..<classes {
+                  let row = base + c * spatial + range.lowerBound
+                  let (xRaw, pRaw) = (
+                    UnsafeRawPointer(x.baseAddress! + row), UnsafeMutableRawPointer(p.baseAddress! + row)
+                  )
+                  for s in stride(from: 0, to: whole, by: 8) {
+                    let e = fastExp(
+                      xRaw.loadUnaligned(fromByteOffset: 4 * s, as: SIMD8<Float>.self)
+                        - mRaw.loadUnaligned(fromByteOffset: 4 * s, as: SIMD8<Float>.self))
+                    pRaw.storeBytes(of: e, toByteOffset: 4 * s, as: SIMD8<Float>.self)
+                    zRaw.storeBytes(
+                      of: zRaw.loadUnaligned(fromByteOffset: 4 * s, as: SIMD8<Float>.self) + e, toByteOffset: 4 * s,
+                      as: SIMD8<Float>.self)
+                  }
+                  for s in whole..<range.count {
+                    let e = fastExp(x[row + s] - m[s])
+                    p[row + s] = e
+                    z[s] += e
+                  }
+                }
               }
             }
             for s in 0..<range.count { z[s] = 1 / z[s] }

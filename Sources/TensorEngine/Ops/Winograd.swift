@@ -698,7 +698,7 @@ private func copyRow(_ source: UnsafePointer<Float>, to target: UnsafeMutablePoi
 
 /// target[i] += source[i] for a short image row, 8 at a time where it can.
 @inline(__always)
-private func addRow(_ source: UnsafePointer<Float>, to target: UnsafeMutablePointer<Float>, count: Int) {
+func addRow(_ source: UnsafePointer<Float>, to target: UnsafeMutablePointer<Float>, count: Int) {
   let vectorCount = count / 8 * 8
   for i in stride(from: 0, to: vectorCount, by: 8) {
     let raw = UnsafeMutableRawPointer(target + i)

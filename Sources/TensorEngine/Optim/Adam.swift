@@ -79,17 +79,28 @@ public final class Adam {
             secondMoments[index].withUnsafeMutableBufferPointer { v in
               maxSecondMoments[index].withUnsafeMutableBufferPointer { vMax in
                 parallelChunks(p.count, grain: parallelGrain) { range in
-                  for i in range {
-                    p[i] *= shrink
-                    let gradient = g[i] + l2 * p[i]
-                    m[i] += (1 - beta1) * (gradient - m[i])  // torch's lerp_ form
-                    v[i] = beta2 * v[i] + (1 - beta2) * gradient * gradient
-                    var second = v[i]
-                    if amsgrad {
-                      vMax[i] = Swift.max(vMax[i], v[i])
-                      second = vMax[i]
-                    }
-                    p[i] -= stepSize * m[i] / (second.squareRoot() / correction2 + epsilon)
+                  // Eight values at a time, then the rest one by one: the same operations on each value (the
+                  // scalar loop was not vectorised, and its square root and two divisions dominated).
+                  let whole = range.lowerBound + range.count / 8 * 8
+                  for i in stride(from: range.lowerBound, to: whole, by: 8) {
+                    let moments = Self.step(
+                      parameter: load(p.baseAddress! + i), gradient: load(g.baseAddress! + i),
+                      first: load(m.baseAddress! + i), second: load(v.baseAddress! + i),
+                      maxSecond: amsgrad ? load(vMax.baseAddress! + i) : nil, shrink: shrink, l2: l2, beta1: beta1,
+                      beta2: beta2, stepSize: stepSize, correction2: correction2, epsilon: epsilon)
+                    store(moments.parameter, p.baseAddress! + i)
+                    store(moments.first, m.baseAddress! + i)
+                    store(moments.second, v.baseAddress! + i)
+                    if let maxSecond = moments.maxSecond { store(maxSecond, vMax.baseAddress! + i) }
+                  }
+                  for i in whole..<range.upperBound {
+                    let moments = Self.step(
+                      parameter: SIMD8(repeating: p[i]), gradient: SIMD8(repeating: g[i]),
+                      first: SIMD8(repeating: m[i]), second: SIMD8(repeating: v[i]),
+                      maxSecond: amsgrad ? SIMD8(repeating: vMax[i]) : nil, shrink: shrink, l2: l2, beta1: beta1,
+                      beta2: beta2, stepSize: stepSize, correction2: correction2, epsilon: epsilon)
+                    (p[i], m[i], v[i]) = (moments.parameter[0], moments.first[0], moments.second[0])
+                    if let maxSecond = moments.maxSecond { vMax[i] = maxSecond[0] }
                   }
                 }
               }
@@ -98,6 +109,23 @@ public final class Adam {
         }
       }
     }
+  }
+
+  /// One update of eight parameters and their moments (`maxSecond` with amsgrad): PyTorch's arithmetic, value by
+  /// value.
+  @inline(__always)
+  private static func step(
+    parameter: SIMD8<Float>, gradient: SIMD8<Float>, first: SIMD8<Float>, second: SIMD8<Float>,
+    maxSecond: SIMD8<Float>?, shrink: Float, l2: Float, beta1: Float, beta2: Float, stepSize: Float,
+    correction2: Float, epsilon: Float
+  ) -> (parameter: SIMD8<Float>, first: SIMD8<Float>, second: SIMD8<Float>, maxSecond: SIMD8<Float>?) {
+    let shrunk = parameter * shrink
+    let gradient = gradient + l2 * shrunk
+    let first = first + (1 - beta1) * (gradient - first)  // torch's lerp_ form
+    let second = beta2 * second + (1 - beta2) * gradient * gradient
+    let maxSecond = maxSecond.map { pointwiseMax($0, second) }
+    let denominator = (maxSecond ?? second).squareRoot() / correction2 + epsilon
+    return (shrunk - stepSize * first / denominator, first, second, maxSecond)
   }
 
   /// The optimiser's state as named arrays (`<param>.exp_avg`, `<param>.exp_avg_sq`, `<param>.max_exp_avg_sq`,
@@ -150,4 +178,16 @@ public func clipGradientNorm(_ parameters: [Tensor], maxNorm: Float) -> Float {
     }
   }
   return norm
+}
+
+/// Eight floats from `source`, which need not be aligned.
+@inline(__always)
+private func load(_ source: UnsafePointer<Float>) -> SIMD8<Float> {
+  UnsafeRawPointer(source).loadUnaligned(as: SIMD8<Float>.self)
+}
+
+/// Eight floats to `target`, which need not be aligned.
+@inline(__always)
+private func store(_ values: SIMD8<Float>, _ target: UnsafeMutablePointer<Float>) {
+  UnsafeMutableRawPointer(target).storeBytes(of: values, as: SIMD8<Float>.self)
 }
