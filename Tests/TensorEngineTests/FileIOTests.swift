@@ -21,6 +21,24 @@ final class FileIOTests: FolderTestCase {
     XCTAssertEqual(names(folder), ["a.bin"])
   }
 
+  func testAStreamedWriteStoppedHalfwayLeavesTheOldFile() throws {
+    let file = path("b.bin")
+    try FileIO.writeAtomically([9], to: file)
+    struct Stop: Error {}
+    XCTAssertThrowsError(
+      try FileIO.writeAtomically(to: file) { append in
+        try [UInt8](repeating: 7, count: 1 << 20).withUnsafeBytes { try append($0) }
+        throw Stop()
+      }
+    ) { XCTAssertTrue($0 is Stop, "\($0)") }
+    XCTAssertEqual(try FileIO.read(file), [9])
+    XCTAssertEqual(names(folder), ["b.bin"], "no temporary file is left")
+    try FileIO.writeAtomically(to: file) { append in
+      for part: [UInt8] in [[1, 2], [], [3]] { try part.withUnsafeBytes { try append($0) } }
+    }
+    XCTAssertEqual(try FileIO.read(file), [1, 2, 3])
+  }
+
   func testPipesAndDevicesAreRefusedRatherThanReadForever() throws {
     let pipe = path("pipe")
     XCTAssertEqual(mkfifo(pipe, 0o644), 0)

@@ -88,6 +88,15 @@ public enum FileIO {
   /// failure. A folder, device, pipe or socket at `path` is refused rather than replaced.
   /// - Throws: `FileError` with errno's reason.
   public static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
+    try writeAtomically(to: path) { append in try bytes.withUnsafeBytes { try append($0) } }
+  }
+
+  /// Writes what `fill` hands its `append` atomically, as `writeAtomically(_:to:)` writes bytes, without gathering
+  /// them in memory first.
+  /// - Throws: `FileError` with errno's reason, or what `fill` throws (the temporary file is removed then).
+  public static func writeAtomically(
+    to path: String, _ fill: (_ append: (UnsafeRawBufferPointer) throws -> Void) throws -> Void
+  ) throws {
     // The rename would replace whatever is there: a device or a pipe named as the output is refused instead.
     var existing = stat()
     if lstat(path, &existing) == 0, existing.st_mode & S_IFMT != S_IFLNK { try requireRegularFile(existing, path) }
@@ -97,7 +106,14 @@ public enum FileIO {
     }
     let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
     guard fd >= 0 else { throw fail("cannot create \(temporary)", errno) }
-    var failure = writeAll(fd, bytes).map { fail("cannot write \(temporary)", $0) }
+    var failure: Error?
+    do {
+      try fill { chunk in
+        if let code = writeAll(fd, chunk) { throw fail("cannot write \(temporary)", code) }
+      }
+    } catch {
+      failure = error
+    }
     if failure == nil, fsync(fd) != 0 { failure = fail("cannot flush \(temporary)", errno) }
     if close(fd) != 0, failure == nil { failure = fail("cannot close \(temporary)", errno) }
     if failure == nil, rename(temporary, path) != 0 { failure = fail("cannot rename \(temporary) to it", errno) }
@@ -146,23 +162,22 @@ public enum FileIO {
   /// Appends `bytes` to the open file `fd` (opened with `O_APPEND`), all of them or an error.
   /// - Throws: `FileError` naming `path` with errno's reason ("No space left on device").
   public static func append(_ bytes: [UInt8], to fd: Int32, path: String) throws {
-    if let code = writeAll(fd, bytes) { throw FileError(path: path, message: "cannot append: \(reason(code))") }
+    let code = bytes.withUnsafeBytes { writeAll(fd, $0) }
+    if let code { throw FileError(path: path, message: "cannot append: \(reason(code))") }
   }
 
-  /// Writes all of `bytes` to `fd`, retrying short writes and interrupts; returns errno on failure.
-  private static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Int32? {
-    bytes.withUnsafeBytes { raw in
-      var done = 0
-      while done < raw.count {
-        let written = write(fd, raw.baseAddress.map { $0 + done }, raw.count - done)
-        if written < 0 {
-          if errno == EINTR { continue }
-          return errno
-        }
-        done += written
+  /// Writes all of `raw` to `fd`, retrying short writes and interrupts; returns errno on failure.
+  private static func writeAll(_ fd: Int32, _ raw: UnsafeRawBufferPointer) -> Int32? {
+    var done = 0
+    while done < raw.count {
+      let written = write(fd, raw.baseAddress.map { $0 + done }, raw.count - done)
+      if written < 0 {
+        if errno == EINTR { continue }
+        return errno
       }
-      return nil
+      done += written
     }
+    return nil
   }
 
   private static func reason(_ code: Int32) -> String { String(cString: strerror(code)) }

@@ -299,6 +299,14 @@ public struct SafeTensors: Sendable {
   /// multiple of 8 bytes so the data starts 8-byte aligned.
   /// - Throws: `EncodingError` if Foundation cannot encode the header (it always can: strings and integers).
   public func serialized() throws -> [UInt8] {
+    var bytes: [UInt8] = []
+    try stream { bytes.append(contentsOf: $0) }
+    return bytes
+  }
+
+  /// Hands the file's bytes to `emit` in order: the header's length, the header, then each tensor's data straight
+  /// from its array, so that writing a checkpoint holds no second copy of its tensors.
+  private func stream(_ emit: (UnsafeRawBufferPointer) throws -> Void) throws {
     let sorted = tensors.sorted { $0.key < $1.key }
     var header: [String: HeaderEntry] = metadata.isEmpty ? [:] : ["__metadata__": .metadata(metadata)]
     var offset = 0
@@ -311,18 +319,14 @@ public struct SafeTensors: Sendable {
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     var headerBytes = Array(try encoder.encode(header))
     headerBytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: (8 - headerBytes.count % 8) % 8))
-
-    var bytes: [UInt8] = []
-    bytes.reserveCapacity(8 + headerBytes.count + offset)
-    withUnsafeBytes(of: UInt64(headerBytes.count).littleEndian) { bytes.append(contentsOf: $0) }
-    bytes.append(contentsOf: headerBytes)
+    try withUnsafeBytes(of: UInt64(headerBytes.count).littleEndian) { try emit($0) }
+    try headerBytes.withUnsafeBytes { try emit($0) }
     for (_, tensor) in sorted {
       switch tensor.payload {
-      case .float32(let values): values.withUnsafeBytes { bytes.append(contentsOf: $0) }
-      case .int64(let values): values.withUnsafeBytes { bytes.append(contentsOf: $0) }
+      case .float32(let values): try values.withUnsafeBytes { try emit($0) }
+      case .int64(let values): try values.withUnsafeBytes { try emit($0) }
       }
     }
-    return bytes
   }
 
   /// One value of the header: the metadata strings, or a tensor's entry.
@@ -352,6 +356,6 @@ public struct SafeTensors: Sendable {
   /// Writes the file atomically (see `FileIO.writeAtomically`): readers see the old file or the new one, never a
   /// partial one.
   public func write(to path: String) throws {
-    try FileIO.writeAtomically(try serialized(), to: path)
+    try FileIO.writeAtomically(to: path) { append in try stream(append) }
   }
 }
