@@ -12,8 +12,7 @@ public enum EngineThreads {
   public static var count: Int {
     get {
       if configured == 0 {
-        keepFreedMemoryForReuse()
-        openblas_set_num_threads(1)
+        setUpProcess()
         let environment = ProcessInfo.processInfo.environment
         let requested = (environment["OMP_NUM_THREADS"] ?? environment["OPENBLAS_NUM_THREADS"]).flatMap { Int($0) }
         configured = max(1, requested ?? ProcessInfo.processInfo.activeProcessorCount)
@@ -21,9 +20,17 @@ public enum EngineThreads {
       return configured
     }
     set {
-      openblas_set_num_threads(1)
+      setUpProcess()
       configured = max(1, newValue)
     }
+  }
+
+  /// What the engine needs of the process whichever way the count is set: a caller that sets it (the bench's
+  /// measuring child processes, MPI ranks) skipped the allocator settings, and its steps page-faulted their
+  /// activations in anew.
+  private static func setUpProcess() {
+    keepFreedMemoryForReuse()
+    openblas_set_num_threads(1)
   }
 }
 
