@@ -132,10 +132,9 @@ public final class GatedPixelCNN: Prior {
     if let labels, configuration.classes > 0, labels.count != batch {
       throw TensorError("GatedPixelCNN: \(labels.count) labels for \(batch) grids")
     }
-    guard let first = layers.first, !first.residual else {
-      return try forward(try embed(indices, batch: batch, height: height, width: width), labels: labels)
-    }
-    // The first layer reads the codes themselves (see `GatedLayer.callAsFunction(codes:...)`): no embedded grid.
+    // The first layer (mask A, no residual) reads the codes themselves (see `GatedLayer.callAsFunction(codes:...)`):
+    // no embedded grid.
+    let first = layers[0]
     var (v, h) = try first(
       codes: indices, batch: batch, height: height, width: width, embedding: embedding.weight,
       condition: try first.condition(for: labels))

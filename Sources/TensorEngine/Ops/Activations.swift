@@ -91,6 +91,18 @@ func fastTanh(_ x: Float) -> Float { fastTanh(SIMD8(repeating: x))[0] }
 @inline(__always)
 func fastSigmoid(_ x: Float) -> Float { fastSigmoid(SIMD8(repeating: x))[0] }
 
+/// Eight floats from `source`, which need not be aligned.
+@inline(__always)
+func loadEight(_ source: UnsafePointer<Float>) -> SIMD8<Float> {
+  UnsafeRawPointer(source).loadUnaligned(as: SIMD8<Float>.self)
+}
+
+/// Eight floats to `target`, which need not be aligned.
+@inline(__always)
+func storeEight(_ values: SIMD8<Float>, _ target: UnsafeMutablePointer<Float>) {
+  UnsafeMutableRawPointer(target).storeBytes(of: values, as: SIMD8<Float>.self)
+}
+
 /// `output[i] = transform(input[i])` for `count` values, eight at a time, the tail lane by lane.
 @inline(__always)
 func mapEightWide(

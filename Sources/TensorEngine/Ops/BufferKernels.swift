@@ -31,15 +31,15 @@ public enum BufferKernels {
     into out: UnsafeMutablePointer<Float>
   ) {
     let (half, whole) = (channels * positions * grids, grids / 8 * 8)
-    func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
     for c in 0..<channels {
       let (biasA, biasB) = (bias + c * grids, bias + (channels + c) * grids)
       for position in 0..<positions {
         let row = (c * positions + position) * grids
         let (a, b, o) = (x + row, x + half + row, out + row)
         for n in stride(from: 0, to: whole, by: 8) {
-          let gated = fastTanh(load(a + n) + load(biasA + n)) * fastSigmoid(load(b + n) + load(biasB + n))
-          UnsafeMutableRawPointer(o + n).storeBytes(of: gated, as: SIMD8<Float>.self)
+          storeEight(
+            fastTanh(loadEight(a + n) + loadEight(biasA + n)) * fastSigmoid(loadEight(b + n) + loadEight(biasB + n)),
+            o + n)
         }
         for n in whole..<grids { o[n] = fastTanh(a[n] + biasA[n]) * fastSigmoid(b[n] + biasB[n]) }
       }

@@ -84,14 +84,14 @@ public final class Adam {
                   let whole = range.lowerBound + range.count / 8 * 8
                   for i in stride(from: range.lowerBound, to: whole, by: 8) {
                     let moments = Self.step(
-                      parameter: load(p.baseAddress! + i), gradient: load(g.baseAddress! + i),
-                      first: load(m.baseAddress! + i), second: load(v.baseAddress! + i),
-                      maxSecond: amsgrad ? load(vMax.baseAddress! + i) : nil, shrink: shrink, l2: l2, beta1: beta1,
+                      parameter: loadEight(p.baseAddress! + i), gradient: loadEight(g.baseAddress! + i),
+                      first: loadEight(m.baseAddress! + i), second: loadEight(v.baseAddress! + i),
+                      maxSecond: amsgrad ? loadEight(vMax.baseAddress! + i) : nil, shrink: shrink, l2: l2, beta1: beta1,
                       beta2: beta2, stepSize: stepSize, correction2: correction2, epsilon: epsilon)
-                    store(moments.parameter, p.baseAddress! + i)
-                    store(moments.first, m.baseAddress! + i)
-                    store(moments.second, v.baseAddress! + i)
-                    if let maxSecond = moments.maxSecond { store(maxSecond, vMax.baseAddress! + i) }
+                    storeEight(moments.parameter, p.baseAddress! + i)
+                    storeEight(moments.first, m.baseAddress! + i)
+                    storeEight(moments.second, v.baseAddress! + i)
+                    if let maxSecond = moments.maxSecond { storeEight(maxSecond, vMax.baseAddress! + i) }
                   }
                   for i in whole..<range.upperBound {
                     let moments = Self.step(
@@ -178,16 +178,4 @@ public func clipGradientNorm(_ parameters: [Tensor], maxNorm: Float) -> Float {
     }
   }
   return norm
-}
-
-/// Eight floats from `source`, which need not be aligned.
-@inline(__always)
-private func load(_ source: UnsafePointer<Float>) -> SIMD8<Float> {
-  UnsafeRawPointer(source).loadUnaligned(as: SIMD8<Float>.self)
-}
-
-/// Eight floats to `target`, which need not be aligned.
-@inline(__always)
-private func store(_ values: SIMD8<Float>, _ target: UnsafeMutablePointer<Float>) {
-  UnsafeMutableRawPointer(target).storeBytes(of: values, as: SIMD8<Float>.self)
 }
