@@ -31,8 +31,9 @@ public struct TrainingConfiguration: StageSettings {
   /// Updates between test-split evaluations; 0 evaluates only at the end.
   public var evalEvery = 1000
   /// Test batches (of `Evaluation.defaultBatchSize`) per intermediate evaluation; nil uses the whole test split.
-  /// The final evaluation always uses the whole split.
-  public var evalBatches: Int?
+  /// The final evaluation always uses the whole split. 2,048 images follow the curve as well as 10,000 did, for a
+  /// fifth of the time (the whole split, every 1,000 updates, was a tenth of the default run).
+  public var evalBatches: Int? = 32
   /// Use only the first N training images.
   public var trainLimit: Int?
   /// Use only the first N test images.

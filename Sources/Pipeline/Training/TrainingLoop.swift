@@ -191,8 +191,8 @@ public final class TrainingLoop<Record: MetricsLine> {
   public func run<Stage: TrainingStage>(
     _ stage: Stage, stopRequested: () -> Bool = { false }
   ) throws -> TrainingOutcome<Stage.Summary> where Stage.Record == Record {
-    let sessionStart = Self.now()
-    func wallSeconds() -> Double { earlierWallSeconds + Self.now() - sessionStart }
+    let sessionStart = now()
+    func wallSeconds() -> Double { earlierWallSeconds + now() - sessionStart }
     let total = schedule.updates
     guard stage.batchSize >= group.size else {
       throw TrainingError(
@@ -219,6 +219,7 @@ public final class TrainingLoop<Record: MetricsLine> {
     }
 
     let weight = Float(group.share(of: stage.batchSize).count) / Float(stage.batchSize)
+    var spent = TimeSplit(start: sessionStart, firstUpdate: update)
     while update < total {
       if group.any(stopRequested()) {
         if lastCheckpoint?.update != update {
@@ -226,7 +227,7 @@ public final class TrainingLoop<Record: MetricsLine> {
         }
         return .interrupted(update: update, checkpoint: lastCheckpoint?.path)
       }
-      let stepStart = Self.now()
+      let stepStart = now()
       stage.optimizer.zeroGrad()
       let localLoss = try stage.loss()
       try localLoss.backward()
@@ -237,8 +238,9 @@ public final class TrainingLoop<Record: MetricsLine> {
         throw divergence("update \(update + 1): the loss is \(loss), not a finite number")
       }
       stage.optimizer.update()
-      stage.finishStep(loss: loss, sums: sums, seconds: Self.now() - stepStart)
+      stage.finishStep(loss: loss, sums: sums, seconds: now() - stepStart)
       update += 1
+      spent.updates += now() - stepStart
 
       let logged = update % schedule.logInterval == 0 || update == total
       let record = stage.intervalRecord(update: update, reset: logged)
@@ -248,25 +250,30 @@ public final class TrainingLoop<Record: MetricsLine> {
         reporter?.logged(stage.progressLine(record))
       }
       if schedule.evalEvery > 0 && update % schedule.evalEvery == 0 && update < total {
-        let (_, loss) = try evaluate(stage, maxBatches: schedule.evalBatches)
-        drawPictures(stage)
-        try keepIfBest(stage, loss: loss, wallSeconds: wallSeconds())
+        let (_, loss) = try spent.time(\.evaluations) { try evaluate(stage, maxBatches: schedule.evalBatches) }
+        spent.time(\.pictures) { drawPictures(stage) }
+        try spent.time(\.checkpoints) { try keepIfBest(stage, loss: loss, wallSeconds: wallSeconds()) }
       }
       if schedule.saveEvery > 0 && update % schedule.saveEvery == 0 && update < total {
-        try save(stage, to: folder.checkpointPath(update: update), wallSeconds())
+        try spent.time(\.checkpoints) { try save(stage, to: folder.checkpointPath(update: update), wallSeconds()) }
       }
     }
 
     // The weights are saved before any picture is drawn, so that a picture that cannot be written loses nothing.
-    let (test, loss) = try evaluate(stage, maxBatches: nil)
+    let (test, loss) = try spent.time(\.evaluations) { try evaluate(stage, maxBatches: nil) }
     let finalPath = folder.checkpointPath(update: nil)
-    try save(stage, to: finalPath, wallSeconds())
-    try keepIfBest(stage, loss: loss, wallSeconds: wallSeconds())
+    try spent.time(\.checkpoints) {
+      try save(stage, to: finalPath, wallSeconds())
+      try keepIfBest(stage, loss: loss, wallSeconds: wallSeconds())
+    }
     guard let metrics else { return .joined(update: update) }
-    drawPictures(stage)
-    return .completed(
-      try stage.finish(
-        update: update, wallSeconds: wallSeconds(), test: test, records: metrics.records, checkpointPath: finalPath))
+    let summary = try spent.time(\.pictures) {
+      drawPictures(stage)
+      return try stage.finish(
+        update: update, wallSeconds: wallSeconds(), test: test, records: metrics.records, checkpointPath: finalPath)
+    }
+    reporter?.message(spent.line(updates: update - spent.firstUpdate, end: now()))
+    return .completed(summary)
   }
 
   /// Redraws the stage's pictures. They show the run but are not its state: one that cannot be written (a full
@@ -323,5 +330,39 @@ public final class TrainingLoop<Record: MetricsLine> {
     return TrainingError("\(what); training stopped. \(fallback)")
   }
 
-  private static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
+}
+
+/// Seconds on the monotonic clock.
+private func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
+
+/// Where a session's wall time went: the updates against the evaluations, checkpoints and pictures around them,
+/// which a benchmark of one step leaves out.
+private struct TimeSplit {
+  let start: Double
+  /// The update the session started at (0, or a resumed run's).
+  let firstUpdate: Int
+  var updates = 0.0
+  var evaluations = 0.0
+  var checkpoints = 0.0
+  /// The pictures, and the summary with the closing ones.
+  var pictures = 0.0
+
+  init(start: Double, firstUpdate: Int) { (self.start, self.firstUpdate) = (start, firstUpdate) }
+
+  /// Runs `body`, adding its wall time to `part`.
+  mutating func time<R>(_ part: WritableKeyPath<TimeSplit, Double>, _ body: () throws -> R) rethrows -> R {
+    let begin = now()
+    defer { self[keyPath: part] += now() - begin }
+    return try body()
+  }
+
+  /// `time: 5000 updates 4m32s (54.4 ms each), test evaluations 8.1 s, checkpoints 0.2 s, pictures 0.4 s, the rest
+  /// 1.3 s (start, logging)`.
+  func line(updates count: Int, end: Double) -> String {
+    let rest = end - start - updates - evaluations - checkpoints - pictures
+    return String(
+      format: "time: %d updates %@ (%.1f ms each), test evaluations %.1f s, checkpoints %.1f s, pictures %.1f s, "
+        + "the rest %.1f s (start, logging)", count, ProgressReporter.duration(updates),
+      1000 * updates / Double(max(count, 1)), evaluations, checkpoints, pictures, rest)
+  }
 }
