@@ -39,6 +39,34 @@ final class OpGradientTests: XCTestCase {
     try assertGradientsMatchFiniteDifferences([x], epsilon: 1e-3) { $0[0].sigmoid() }
   }
 
+  func testInPlaceReLUOfAConvolutionGivesReLUsValuesAndGradientsExactly() throws {
+    let x = randomTensor([3, 2, 5, 5], seed: 61, in: -2..<2, awayFromZero: 0.05)
+    let w = randomTensor([4, 3, 3, 3], seed: 62)
+    // relu() itself is checked against finite differences above; the in-place one must match it bit for bit.
+    func gradients(inPlace: Bool) throws -> (out: [Float], dx: [Float], dw: [Float]) {
+      let xi = try Tensor(x.data, shape: x.shape, requiresGrad: true)
+      let wi = try Tensor(w.data, shape: w.shape, requiresGrad: true)
+      let pre = try xi.conv2d(weight: wi, padding: (1, 1))
+      let out = inPlace ? pre.reluInPlace() : pre.relu()
+      try (out * out).sum().backward()
+      return (out.data, xi.grad!, wi.grad!)
+    }
+    let (plain, inPlace) = (try gradients(inPlace: false), try gradients(inPlace: true))
+    XCTAssertEqual(plain.out, inPlace.out)
+    XCTAssertEqual(plain.dx, inPlace.dx)
+    XCTAssertEqual(plain.dw, inPlace.dw)
+  }
+
+  func testInPlaceReLULeavesATensorThatSharesTheValuesAlone() throws {
+    let x = randomTensor([4, 8], seed: 63)
+    let before = x.data
+    let shared = x.detached()
+    let out = shared.reluInPlace()
+    XCTAssertEqual(x.data, before, "the values it was detached from changed")
+    XCTAssertEqual(out.data, before.map { max($0, 0) })
+    XCTAssertTrue(before.contains { $0 < 0 }, "the test needs negative values")
+  }
+
   func testReductions() throws {
     let x = randomTensor([3, 5], seed: 7)
     try assertGradientsMatchFiniteDifferences([x]) { $0[0].sum() }

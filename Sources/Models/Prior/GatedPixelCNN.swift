@@ -152,7 +152,7 @@ public final class GatedPixelCNN: Prior {
 
   /// The head applied to the last horizontal stack.
   func logits(_ h: Tensor) throws -> Tensor {
-    head.count == 1 ? try head[0](h) : try head[1](try head[0](h).relu())
+    head.count == 1 ? try head[0](h) : try head[1](try head[0](h).reluInPlace())
   }
 
   /// Mean cross-entropy (nats) of the grids under the model, and the channel-major logits `[K, batch, height,

@@ -34,7 +34,7 @@ public final class Decoder: Module {
     var h = try residualStack(try conv(z))
     for (stage, layer) in upsampling.enumerated() {
       h = try layer(h)
-      if stage < upsampling.count - 1 { h = try h.relu() }
+      if stage < upsampling.count - 1 { h = h.reluInPlace() }
     }
     return h
   }

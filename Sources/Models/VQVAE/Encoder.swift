@@ -31,7 +31,7 @@ public final class Encoder: Module {
 
   public func callAsFunction(_ x: Tensor) throws -> Tensor {
     var h = x
-    for stage in downsampling { h = try stage(h).relu() }
+    for stage in downsampling { h = try stage(h).reluInPlace() }
     return try residualStack(try conv(h))
   }
 }

@@ -16,7 +16,7 @@ public final class ResidualLayer: Module {
   }
 
   public func callAsFunction(_ x: Tensor) throws -> Tensor {
-    try x + conv1x1(try conv3x3(x.relu()).relu())
+    try x + conv1x1(try conv3x3(x.relu()).reluInPlace())
   }
 }
 
@@ -33,6 +33,8 @@ public final class ResidualStack: Module {
   }
 
   public func callAsFunction(_ x: Tensor) throws -> Tensor {
-    try layers.reduce(x) { try $1($0) }.relu()
+    // The last layer's output is a fresh sum that only the ReLU reads; with no layers it is the caller's input.
+    let h = try layers.reduce(x) { try $1($0) }
+    return layers.isEmpty ? h.relu() : h.reluInPlace()
   }
 }

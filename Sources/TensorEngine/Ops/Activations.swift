@@ -9,7 +9,25 @@ extension Tensor {
         }
       }
     }
-    return Tensor.record(out, shape: shape, inputs: [self]) { [self] result in
+    return reluNode(out)
+  }
+
+  /// max(x, 0) written over this tensor's own values, returned as a node that shares them (PyTorch's
+  /// `ReLU(inplace=True)`): the backward pass keeps one buffer where `relu()` keeps two, and no new one is written.
+  /// Only for a tensor whose values nothing else reads afterwards, such as a convolution's or a sum's fresh output
+  /// (their backward passes need their inputs, not their own values).
+  public func reluInPlace() -> Tensor {
+    data.withUnsafeMutableBufferPointer { x in
+      parallelChunks(x.count, grain: parallelGrain) { range in
+        for i in range { x[i] = x[i] > 0 ? x[i] : 0 }
+      }
+    }
+    return reluNode(data)
+  }
+
+  /// The ReLU of this tensor given its output: the gradient passes where the output is positive.
+  private func reluNode(_ out: [Float]) -> Tensor {
+    Tensor.record(out, shape: shape, inputs: [self]) { [self] result in
       let g = result.grad!
       accumulateGrad { d in
         g.withUnsafeBufferPointer { gp in
