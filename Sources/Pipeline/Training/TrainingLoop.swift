@@ -272,7 +272,7 @@ public final class TrainingLoop<Record: MetricsLine> {
       return try stage.finish(
         update: update, wallSeconds: wallSeconds(), test: test, records: metrics.records, checkpointPath: finalPath)
     }
-    reporter?.message(spent.line(updates: update - spent.firstUpdate, end: now()))
+    reporter?.message(spent.line(through: update, end: now()))
     return .completed(summary)
   }
 
@@ -358,7 +358,8 @@ private struct TimeSplit {
 
   /// `time: 5000 updates 4m32s (54.4 ms each), test evaluations 8.1 s, checkpoints 0.2 s, pictures 0.4 s, the rest
   /// 1.3 s (start, logging)`.
-  func line(updates count: Int, end: Double) -> String {
+  func line(through update: Int, end: Double) -> String {
+    let count = update - firstUpdate
     let rest = end - start - updates - evaluations - checkpoints - pictures
     return String(
       format: "time: %d updates %@ (%.1f ms each), test evaluations %.1f s, checkpoints %.1f s, pictures %.1f s, "

@@ -31,24 +31,20 @@ extension Tensor {
         tanhValues.withUnsafeMutableBufferPointer { t in
           sigmoidValues.withUnsafeMutableBufferPointer { s in
             withOptionalPointer(condition?.data) { c in
-              let a = UnsafeRawPointer(x.baseAddress!)
-              let b = a + 4 * half
-              let (tRaw, sRaw, oRaw) = (
-                UnsafeMutableRawPointer(t.baseAddress!), UnsafeMutableRawPointer(s.baseAddress!),
-                UnsafeMutableRawPointer(o.baseAddress!)
-              )
+              let (a, b) = (x.baseAddress!, x.baseAddress! + half)
+              let (tp, sp, op) = (t.baseAddress!, s.baseAddress!, o.baseAddress!)
               // Plane (channel, image) of the output is plane `channel · n + image`.
               parallelChunks(channels * n, grain: max(1, parallelGrain / area)) { planes in
                 for plane in planes {
                   let (biasA, biasB) = biases(c, channel: plane / n, image: plane % n)
                   let start = plane * area
                   let whole = start + area / 8 * 8
-                  for p in stride(from: 4 * start, to: 4 * whole, by: 32) {
-                    let tv = fastTanh(a.loadUnaligned(fromByteOffset: p, as: SIMD8<Float>.self) + biasA)
-                    let sv = fastSigmoid(b.loadUnaligned(fromByteOffset: p, as: SIMD8<Float>.self) + biasB)
-                    tRaw.storeBytes(of: tv, toByteOffset: p, as: SIMD8<Float>.self)
-                    sRaw.storeBytes(of: sv, toByteOffset: p, as: SIMD8<Float>.self)
-                    oRaw.storeBytes(of: tv * sv, toByteOffset: p, as: SIMD8<Float>.self)
+                  for p in stride(from: start, to: whole, by: 8) {
+                    let tv = fastTanh(loadEight(a + p) + biasA)
+                    let sv = fastSigmoid(loadEight(b + p) + biasB)
+                    storeEight(tv, tp + p)
+                    storeEight(sv, sp + p)
+                    storeEight(tv * sv, op + p)
                   }
                   for p in whole..<(start + area) {
                     (t[p], s[p]) = (fastTanh(x[p] + biasA), fastSigmoid(x[half + p] + biasB))
@@ -76,17 +72,11 @@ extension Tensor {
                   SIMD8<Float>, SIMD8<Float>
                 ) { (gv * sp * (1 - tp * tp), gv * tp * sp * (1 - sp)) }
                 let whole = range.lowerBound + range.count / 8 * 8
-                let (tRaw, sRaw, gRaw) = (
-                  UnsafeRawPointer(t.baseAddress!), UnsafeRawPointer(s.baseAddress!), UnsafeRawPointer(gp.baseAddress!)
-                )
-                let dRaw = UnsafeMutableRawPointer(d.baseAddress!)
                 for p in stride(from: range.lowerBound, to: whole, by: 8) {
                   let (da, db) = gradients(
-                    tRaw.loadUnaligned(fromByteOffset: 4 * p, as: SIMD8<Float>.self),
-                    sRaw.loadUnaligned(fromByteOffset: 4 * p, as: SIMD8<Float>.self),
-                    gRaw.loadUnaligned(fromByteOffset: 4 * p, as: SIMD8<Float>.self))
-                  dRaw.storeBytes(of: da, toByteOffset: 4 * p, as: SIMD8<Float>.self)
-                  dRaw.storeBytes(of: db, toByteOffset: 4 * (half + p), as: SIMD8<Float>.self)
+                    loadEight(t.baseAddress! + p), loadEight(s.baseAddress! + p), loadEight(gp.baseAddress! + p))
+                  storeEight(da, d.baseAddress! + p)
+                  storeEight(db, d.baseAddress! + half + p)
                 }
                 for p in whole..<range.upperBound {
                   let (da, db) = gradients(SIMD8(repeating: t[p]), SIMD8(repeating: s[p]), SIMD8(repeating: gp[p]))

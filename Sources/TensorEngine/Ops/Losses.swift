@@ -59,20 +59,14 @@ public func softmaxCrossEntropy(logits: Tensor, targets: [Int]) throws -> Tensor
             let whole = range.count / 8 * 8
             m.withUnsafeBufferPointer { m in
               z.withUnsafeMutableBufferPointer { z in
-                let (mRaw, zRaw) = (UnsafeRawPointer(m.baseAddress!), UnsafeMutableRawPointer(z.baseAddress!))
+                let (mp, zp) = (m.baseAddress!, z.baseAddress!)
                 for c in 0..<classes {
                   let row = base + c * spatial + range.lowerBound
-                  let (xRaw, pRaw) = (
-                    UnsafeRawPointer(x.baseAddress! + row), UnsafeMutableRawPointer(p.baseAddress! + row)
-                  )
+                  let (xp, pp) = (x.baseAddress! + row, p.baseAddress! + row)
                   for s in stride(from: 0, to: whole, by: 8) {
-                    let e = fastExp(
-                      xRaw.loadUnaligned(fromByteOffset: 4 * s, as: SIMD8<Float>.self)
-                        - mRaw.loadUnaligned(fromByteOffset: 4 * s, as: SIMD8<Float>.self))
-                    pRaw.storeBytes(of: e, toByteOffset: 4 * s, as: SIMD8<Float>.self)
-                    zRaw.storeBytes(
-                      of: zRaw.loadUnaligned(fromByteOffset: 4 * s, as: SIMD8<Float>.self) + e, toByteOffset: 4 * s,
-                      as: SIMD8<Float>.self)
+                    let e = fastExp(loadEight(xp + s) - loadEight(mp + s))
+                    storeEight(e, pp + s)
+                    storeEight(loadEight(zp + s) + e, zp + s)
                   }
                   for s in whole..<range.count {
                     let e = fastExp(x[row + s] - m[s])
