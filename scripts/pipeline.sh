@@ -9,12 +9,15 @@
 #   --config FILE                  any pipeline config (configs/*.json: top-level keys for the VQ-VAE, "prior" for the
 #                                  prior), such as configs/folder-64.json
 #   --output-dir DIR               run folder (default outputs/pipeline-<preset or config name>-<time>)
+#   --processes N                  train both models data-parallel in N processes (mpirun -np N, each with
+#                                  cores / N engine threads; default 1: one process with a thread per core)
 # Any stage that fails stops the script with that stage's message.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 preset=default
 run=""
+processes=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) preset=quick ;;
@@ -31,7 +34,15 @@ while [ $# -gt 0 ]; do
       run="$2"
       shift
       ;;
-    -h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --processes)
+      [[ $# -ge 2 && "$2" =~ ^[1-9][0-9]{0,2}$ ]] || {
+        echo "pipeline: --processes needs a whole number of processes from 1 to 999, got '${2:-}'" >&2
+        exit 2
+      }
+      processes="$2"
+      shift
+      ;;
+    -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "pipeline: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
   shift
@@ -61,13 +72,26 @@ if ! swift build -c release "${flags[@]}" >"$build_log" 2>&1; then
 fi
 bin=$(swift build -c release "${flags[@]}" --show-bin-path)
 
-stage() {
-  local name="$1"
+# The trainings under mpirun when --processes asks for more than one (root needs mpirun's own consent).
+launch=()
+if [ "$processes" -gt 1 ]; then
+  command -v mpirun >/dev/null || { echo "pipeline: --processes $processes needs mpirun (scripts/setup.sh)" >&2; exit 1; }
+  threads=$(($(nproc) / processes > 0 ? $(nproc) / processes : 1))
+  launch=(env OMP_NUM_THREADS="$threads" mpirun -np "$processes" --oversubscribe)
+  [ "$(id -u)" = 0 ] && launch+=(--allow-run-as-root)
+fi
+
+stage() { # stage NAME [--parallel] ARGS...: one stage, its time, and its failure named
+  local name="$1" prefix=()
   shift
+  if [ "${1:-}" = --parallel ]; then
+    prefix=("${launch[@]}")
+    shift
+  fi
   echo
   echo "== $name"
   local start=$SECONDS
-  if ! "$bin/$name" "$@"; then
+  if ! "${prefix[@]}" "$bin/$name" "$@"; then
     echo "pipeline: stage $name failed (see its message above); run folder: $run" >&2
     exit 1
   fi
@@ -75,9 +99,9 @@ stage() {
 }
 
 start=$SECONDS
-stage vqvae-train --config "$config" --output-dir "$run"
+stage vqvae-train --parallel --config "$config" --output-dir "$run"
 stage extract-latents --checkpoint "$run" "${extract[@]}"
-stage gated-pixelcnn --dataset LATENT_BLOCK --latents "$run/latents" --config "$config"
+stage gated-pixelcnn --parallel --dataset LATENT_BLOCK --latents "$run/latents" --config "$config"
 stage sample --vqvae "$run" --prior "$run/prior" --grid 10x10 --out "$run/samples.png"
 
 echo

@@ -28,5 +28,15 @@ trap 'rm -rf "$smoke"' EXIT
 # The same build flags as the tests', so the pipeline reuses their build.
 SWIFT_BUILD_FLAGS="-Xswiftc -enable-testing" scripts/pipeline.sh --smoke --output-dir "$smoke/run"
 
+echo "test: the same with both trainings in two processes (scripts/pipeline.sh --smoke --processes 2)"
+SWIFT_BUILD_FLAGS="-Xswiftc -enable-testing" scripts/pipeline.sh --smoke --processes 2 --output-dir "$smoke/mpi" |
+  tee "$smoke/mpi.log" | grep -E "^== |done in"
+grep -q "2 processes (mpirun)" "$smoke/mpi.log" || { echo "test: --processes 2 did not train under mpirun" >&2; exit 1; }
+[ -s "$smoke/mpi/samples.png" ] || { echo "test: --processes 2 wrote no samples.png" >&2; exit 1; }
+if scripts/pipeline.sh --processes 0 2>"$smoke/bad.txt" || ! grep -q "needs a whole number" "$smoke/bad.txt"; then
+  echo "test: scripts/pipeline.sh --processes 0 was not refused by name" >&2
+  exit 1
+fi
+
 echo "test: fuzz the file readers, 10 s each (scripts/fuzz.sh 10)"
 scripts/fuzz.sh 10
