@@ -9,8 +9,9 @@
 #   --config FILE                  any pipeline config (configs/*.json: top-level keys for the VQ-VAE, "prior" for the
 #                                  prior), such as configs/folder-64.json
 #   --output-dir DIR               run folder (default outputs/pipeline-<preset or config name>-<time>)
-#   --processes N                  train both models data-parallel in N processes (mpirun -np N, each with
-#                                  cores / N engine threads; default 1: one process with a thread per core)
+#   --processes N                  train both models data-parallel in N processes, at most one per core
+#                                  (mpirun -np N, each with cores / N engine threads; default 1: one process with a
+#                                  thread per core)
 # Any stage that fails stops the script with that stage's message.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,14 +36,16 @@ while [ $# -gt 0 ]; do
       shift
       ;;
     --processes)
-      [[ $# -ge 2 && "$2" =~ ^[1-9][0-9]{0,2}$ ]] || {
-        echo "pipeline: --processes needs a whole number of processes from 1 to 999, got '${2:-}'" >&2
+      # One machine: more processes than cores would only share them, each with a copy of the data and model.
+      [[ $# -ge 2 && "$2" =~ ^[1-9][0-9]{0,5}$ && "$2" -le $(nproc) ]] || {
+        echo "pipeline: --processes needs a whole number of processes from 1 to this machine's $(nproc) cores," \
+          "got '${2:-}'" >&2
         exit 2
       }
       processes="$2"
       shift
       ;;
-    -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "pipeline: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
   shift
@@ -76,8 +79,7 @@ bin=$(swift build -c release "${flags[@]}" --show-bin-path)
 launch=()
 if [ "$processes" -gt 1 ]; then
   command -v mpirun >/dev/null || { echo "pipeline: --processes $processes needs mpirun (scripts/setup.sh)" >&2; exit 1; }
-  threads=$(($(nproc) / processes > 0 ? $(nproc) / processes : 1))
-  launch=(env OMP_NUM_THREADS="$threads" mpirun -np "$processes" --oversubscribe)
+  launch=(env OMP_NUM_THREADS=$(($(nproc) / processes)) mpirun -np "$processes" --oversubscribe)
   [ "$(id -u)" = 0 ] && launch+=(--allow-run-as-root)
 fi
 

@@ -33,10 +33,12 @@ SWIFT_BUILD_FLAGS="-Xswiftc -enable-testing" scripts/pipeline.sh --smoke --proce
   tee "$smoke/mpi.log" | grep -E "^== |done in"
 grep -q "2 processes (mpirun)" "$smoke/mpi.log" || { echo "test: --processes 2 did not train under mpirun" >&2; exit 1; }
 [ -s "$smoke/mpi/samples.png" ] || { echo "test: --processes 2 wrote no samples.png" >&2; exit 1; }
-if scripts/pipeline.sh --processes 0 2>"$smoke/bad.txt" || ! grep -q "needs a whole number" "$smoke/bad.txt"; then
-  echo "test: scripts/pipeline.sh --processes 0 was not refused by name" >&2
-  exit 1
-fi
+for bad in 0 abc $(($(nproc) + 1)) 99999999999999999999; do
+  if scripts/pipeline.sh --processes "$bad" 2>"$smoke/bad.txt" || ! grep -q "needs a whole number" "$smoke/bad.txt"; then
+    echo "test: scripts/pipeline.sh --processes $bad was not refused by name" >&2
+    exit 1
+  fi
+done
 
 echo "test: fuzz the file readers, 10 s each (scripts/fuzz.sh 10)"
 scripts/fuzz.sh 10
