@@ -306,16 +306,25 @@ private struct WinogradConvolution<Rows: WinogradAxis, Columns: WinogradAxis> {
     return uninitializedFloats(Self.positions * step) { u in
       weight.withUnsafeBufferPointer { w in
         parallelChunks(pairs, grain: Self.filterGrain) { range in
-          let work = UnsafeMutablePointer<Float>.allocate(capacity: 32)
-          defer { work.deallocate() }
-          for pair in range {
-            let g = w.baseAddress! + pair * taps
-            // G·g down each column, then each row times Gᵀ.
-            for s in 0..<Columns.taps { Rows.filter(g + s, Columns.taps, work + s, Columns.taps) }
-            for k in 0..<Rows.size {
-              Columns.filter(work + k * Columns.taps, 1, work + 16 + k * Columns.size, 1)
+          // Eight pairs at a time, a lane each (the same arithmetic as one at a time), then the rest one by one.
+          let whole = range.lowerBound + range.count / 8 * 8
+          withFilterWork(SIMD8<Float>.self) { g, work in
+            for first in stride(from: range.lowerBound, to: whole, by: 8) {
+              for i in 0..<taps {
+                let tap = w.baseAddress! + first * taps + i
+                g[i] = SIMD8(
+                  tap[0], tap[taps], tap[2 * taps], tap[3 * taps], tap[4 * taps], tap[5 * taps], tap[6 * taps],
+                  tap[7 * taps])
+              }
+              Self.filterTransform(g, work)
+              for xi in 0..<Self.positions { storeEight(work[16 + xi], u.baseAddress! + xi * step + first) }
             }
-            for xi in 0..<Self.positions { u[xi * step + pair] = work[16 + xi] }
+          }
+          withFilterWork(Float.self) { _, work in
+            for pair in whole..<range.upperBound {
+              Self.filterTransform(w.baseAddress! + pair * taps, work)
+              for xi in 0..<Self.positions { u[xi * step + pair] = work[16 + xi] }
+            }
           }
         }
       }
@@ -331,21 +340,49 @@ private struct WinogradConvolution<Rows: WinogradAxis, Columns: WinogradAxis> {
       outChannels * channels, Self.positionStride(outChannels, channels), Rows.taps * Columns.taps
     )
     parallelChunks(pairs, grain: Self.filterGrain) { range in
-      let work = UnsafeMutablePointer<Float>.allocate(capacity: 48)
-      defer { work.deallocate() }
-      for pair in range {
-        for xi in 0..<Self.positions {
-          var sum = du[xi * step + pair]
-          for worker in 1..<workers { sum += du[worker * size + xi * step + pair] }
-          work[xi] = sum
+      // Eight pairs at a time, as in `transformedFilter`.
+      let whole = range.lowerBound + range.count / 8 * 8
+      withFilterWork(SIMD8<Float>.self) { _, work in
+        for first in stride(from: range.lowerBound, to: whole, by: 8) {
+          for xi in 0..<Self.positions {
+            var sum = loadEight(du + xi * step + first)
+            for worker in 1..<workers { sum += loadEight(du + worker * size + xi * step + first) }
+            work[xi] = sum
+          }
+          Self.filterAdjointTransform(work)
+          for lane in 0..<8 {
+            for i in 0..<taps { dw[(first + lane) * taps + i] += work[32 + i][lane] }
+          }
         }
-        for l in 0..<Columns.size { Rows.filterAdjoint(work + l, Columns.size, work + 16 + l, Columns.size) }
-        for r in 0..<Rows.taps {
-          Columns.filterAdjoint(work + 16 + r * Columns.size, 1, work + 32 + r * Columns.taps, 1)
+      }
+      withFilterWork(Float.self) { _, work in
+        for pair in whole..<range.upperBound {
+          for xi in 0..<Self.positions {
+            var sum = du[xi * step + pair]
+            for worker in 1..<workers { sum += du[worker * size + xi * step + pair] }
+            work[xi] = sum
+          }
+          Self.filterAdjointTransform(work)
+          for i in 0..<taps { dw[pair * taps + i] += work[32 + i] }
         }
-        for i in 0..<taps { dw[pair * taps + i] += work[32 + i] }
       }
     }
+  }
+
+  /// G·g·Gᵀ of one filter g (its taps row by row) into `work + 16`, position by position; `T` is one filter's
+  /// values or eight filters' lanes.
+  @inline(__always)
+  private static func filterTransform<T: TileValue>(_ g: UnsafePointer<T>, _ work: UnsafeMutablePointer<T>) {
+    // G·g down each column, then each row times Gᵀ.
+    for s in 0..<Columns.taps { Rows.filter(g + s, Columns.taps, work + s, Columns.taps) }
+    for k in 0..<Rows.size { Columns.filter(work + k * Columns.taps, 1, work + 16 + k * Columns.size, 1) }
+  }
+
+  /// Gᵀ·dU·G of the positions in `work` into `work + 32`, tap by tap (the adjoint of `filterTransform`).
+  @inline(__always)
+  private static func filterAdjointTransform<T: TileValue>(_ work: UnsafeMutablePointer<T>) {
+    for l in 0..<Columns.size { Rows.filterAdjoint(work + l, Columns.size, work + 16 + l, Columns.size) }
+    for r in 0..<Rows.taps { Columns.filterAdjoint(work + 16 + r * Columns.size, 1, work + 32 + r * Columns.taps, 1) }
   }
 
   /// Channel pairs per thread below which the filter transforms run on one thread.
@@ -534,6 +571,19 @@ extension Float: TileValue {
 
 extension SIMD4: TileValue where Scalar == Float {
   fileprivate var half: SIMD4<Float> { self * 0.5 }
+}
+
+extension SIMD8: TileValue where Scalar == Float {
+  fileprivate var half: SIMD8<Float> { self * 0.5 }
+}
+
+/// Runs `body(taps, work)` with room for one filter's taps (or eight filters' lanes) and the filter transforms'
+/// 48 values of work.
+@inline(__always)
+private func withFilterWork<T>(_: T.Type, _ body: (UnsafeMutablePointer<T>, UnsafeMutablePointer<T>) -> Void) {
+  withUnsafeTemporaryAllocation(of: T.self, capacity: 64) { buffer in
+    body(buffer.baseAddress!, buffer.baseAddress! + 16)
+  }
 }
 
 /// One axis of F(2, r): 2 outputs of an r-tap filter from r + 1 inputs, y = Aᵀ·((G·g) ⊙ (Bᵀ·d)). Each function maps
