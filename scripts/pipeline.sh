@@ -79,8 +79,13 @@ bin=$(swift build -c release "${flags[@]}" --show-bin-path)
 launch=()
 if [ "$processes" -gt 1 ]; then
   command -v mpirun >/dev/null || { echo "pipeline: --processes $processes needs mpirun (scripts/setup.sh)" >&2; exit 1; }
-  launch=(env OMP_NUM_THREADS=$(($(nproc) / processes)) mpirun -np "$processes" --oversubscribe)
+  threads=$(($(nproc) / processes))
+  launch=(env OMP_NUM_THREADS=$threads mpirun -np "$processes" --oversubscribe)
   [ "$(id -u)" = 0 ] && launch+=(--allow-run-as-root)
+  echo "pipeline: both trainings data-parallel in $processes processes" \
+    "(mpirun -np $processes, OMP_NUM_THREADS=$threads)"
+else
+  echo "pipeline: both trainings in one process, a thread per core (--processes N for more)"
 fi
 
 stage() { # stage NAME [--parallel] ARGS...: one stage, its time, and its failure named
