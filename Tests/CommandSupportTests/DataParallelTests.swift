@@ -24,11 +24,12 @@ final class DataParallelTests: FolderTestCase {
       "\(CommandRunner.mpirun) is missing: scripts/setup.sh installs Debian's openmpi-bin")
   }
 
-  /// A small VQ-VAE with every codebook feature on, logging, evaluating and saving along the way.
+  /// A small VQ-VAE with every codebook feature on, logging, evaluating and saving along the way; its 20 updates of
+  /// 16 images run past the end of the first epoch of 200, into the next permutation.
   private func vqvae(_ run: String, updates: Int = 20) -> [String] {
     [
       "--output-dir", run, "--n-updates", "\(updates)", "--batch-size", "16", "--n-hiddens", "16",
-      "--n-residual-hiddens", "8", "--embedding-dim", "8", "--n-embeddings", "32", "--train-limit", "512",
+      "--n-residual-hiddens", "8", "--embedding-dim", "8", "--n-embeddings", "32", "--train-limit", "200",
       "--test-limit", "160", "--log-interval", "5", "--eval-every", "10", "--eval-batches", "2", "--save-every", "10",
       "--codebook-update", "ema", "--codebook-init", "kmeans", "--dead-code-threshold", "0.5",
     ]
@@ -178,14 +179,17 @@ final class DataParallelTests: FolderTestCase {
     XCTAssertEqual(try settings(one), try settings(two), file: file, line: line)
   }
 
-  /// Every number of the two metrics lines within 1e-4 relative (they are rounded to 6 digits), the rest equal.
+  /// Every number of the two metrics lines within 1e-4 relative (they are rounded to 6 digits), the rest equal. A
+  /// perplexity comes from code counts, where the other order of float sums can tip a near-tie to the other code:
+  /// one of the test split's 10,240 positions moves it by about 1e-4, so it gets 1e-3.
   private func assertClose(
     _ a: [String: ConfigValue], _ b: [String: ConfigValue], file: StaticString, line: UInt
   ) {
     XCTAssertEqual(a.keys.sorted(), b.keys.sorted(), file: file, line: line)
     for (key, value) in a {
       if case .number(let x) = value, case .number(let y) = b[key] {
-        XCTAssertEqual(x, y, accuracy: 1e-4 * max(abs(x), 1e-3), "\(key) of \(a)", file: file, line: line)
+        let tolerance = key == "perplexity" ? 1e-3 : 1e-4
+        XCTAssertEqual(x, y, accuracy: tolerance * max(abs(x), 1e-3), "\(key) of \(a)", file: file, line: line)
       } else {
         XCTAssertEqual(value, b[key], "\(key) of \(a)", file: file, line: line)
       }
