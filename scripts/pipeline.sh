@@ -9,16 +9,17 @@
 #   --config FILE                  any pipeline config (configs/*.json: top-level keys for the VQ-VAE, "prior" for the
 #                                  prior), such as configs/folder-64.json
 #   --output-dir DIR               run folder (default outputs/pipeline-<preset or config name>-<time>)
-#   --processes N                  train both models data-parallel in N processes, at most one per core
-#                                  (mpirun -np N, each with cores / N engine threads; default 1: one process with a
-#                                  thread per core)
+#   --processes N|auto             train both models data-parallel in N processes, at most one per core
+#                                  (mpirun -np N, each with cores / N engine threads); 1: one process with a thread
+#                                  per core. Default auto: 2 where the machine has 2 cores or more and `mpirun -np 2`
+#                                  runs, else 1
 # Any stage that fails stops the script with that stage's message.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 preset=default
 run=""
-processes=1
+processes=auto
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) preset=quick ;;
@@ -37,15 +38,15 @@ while [ $# -gt 0 ]; do
       ;;
     --processes)
       # One machine: more processes than cores would only share them, each with a copy of the data and model.
-      [[ $# -ge 2 && "$2" =~ ^[1-9][0-9]{0,5}$ && "$2" -le $(nproc) ]] || {
-        echo "pipeline: --processes needs a whole number of processes from 1 to this machine's $(nproc) cores," \
-          "got '${2:-}'" >&2
+      [[ $# -ge 2 && ( "$2" = auto || ( "$2" =~ ^[1-9][0-9]{0,5}$ && "$2" -le $(nproc) ) ) ]] || {
+        echo "pipeline: --processes needs auto or a whole number of processes from 1 to this machine's $(nproc)" \
+          "cores, got '${2:-}'" >&2
         exit 2
       }
       processes="$2"
       shift
       ;;
-    -h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "pipeline: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
   shift
@@ -76,16 +77,32 @@ fi
 bin=$(swift build -c release "${flags[@]}" --show-bin-path)
 
 # The trainings under mpirun when --processes asks for more than one (root needs mpirun's own consent).
+mpi_flags=(--oversubscribe)
+[ "$(id -u)" = 0 ] && mpi_flags+=(--allow-run-as-root)
+why=""
+if [ "$processes" = auto ]; then
+  # Two processes of half the cores each: on 2 cores they train 1.2x faster than two threads of one process, with
+  # figures of the same spread over seeds (README, "Two commands"). One where mpirun is missing or cannot start two.
+  processes=1
+  if [ "$(nproc)" -lt 2 ]; then
+    why="one core"
+  elif ! command -v mpirun >/dev/null; then
+    why="no mpirun (scripts/setup.sh installs it)"
+  elif ! timeout 60 mpirun -np 2 "${mpi_flags[@]}" true >/dev/null 2>&1; then
+    why="mpirun -np 2 does not start here"
+  else
+    processes=2
+  fi
+fi
 launch=()
 if [ "$processes" -gt 1 ]; then
   command -v mpirun >/dev/null || { echo "pipeline: --processes $processes needs mpirun (scripts/setup.sh)" >&2; exit 1; }
   threads=$(($(nproc) / processes))
-  launch=(env OMP_NUM_THREADS=$threads mpirun -np "$processes" --oversubscribe)
-  [ "$(id -u)" = 0 ] && launch+=(--allow-run-as-root)
+  launch=(env OMP_NUM_THREADS=$threads mpirun -np "$processes" "${mpi_flags[@]}")
   echo "pipeline: both trainings data-parallel in $processes processes" \
-    "(mpirun -np $processes, OMP_NUM_THREADS=$threads)"
+    "(mpirun -np $processes, OMP_NUM_THREADS=$threads; --processes 1 for one)"
 else
-  echo "pipeline: both trainings in one process, a thread per core (--processes N for more)"
+  echo "pipeline: both trainings in one process, a thread per core${why:+ ($why)}"
 fi
 
 stage() { # stage NAME [--parallel] ARGS...: one stage, its time, and its failure named
