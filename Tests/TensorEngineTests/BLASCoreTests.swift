@@ -88,4 +88,11 @@ final class BLASCoreTests: XCTestCase {
     XCTAssertEqual(own.core, "Prescott", "a user's OPENBLAS_CORETYPE wins")
     XCTAssertTrue(own.summary.contains("(OPENBLAS_CORETYPE)"), own.summary)
   }
+
+  func testTheSummaryCountsTheEngineThreadsInWords() throws {
+    let one = try benchCheck(["OMP_NUM_THREADS": "1"])
+    XCTAssertTrue(one.summary.hasSuffix(", 1 engine thread"), one.summary)
+    let two = try benchCheck(["OMP_NUM_THREADS": "2"])
+    XCTAssertTrue(two.summary.hasSuffix(", 2 engine threads"), two.summary)
+  }
 }

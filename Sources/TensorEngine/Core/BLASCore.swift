@@ -84,6 +84,7 @@ public enum BLASCore {
     let origin =
       environment[fallbackMarker].map { " (OpenBLAS picked \($0) for this CPU model; its features allow more)" }
       ?? (environment["OPENBLAS_CORETYPE"] != nil ? " (OPENBLAS_CORETYPE)" : "")
-    return "OpenBLAS core \(current)\(origin), \(EngineThreads.count) engine threads"
+    let threads = EngineThreads.count
+    return "OpenBLAS core \(current)\(origin), \(threads) engine thread\(threads == 1 ? "" : "s")"
   }
 }
