@@ -76,13 +76,13 @@ if ! swift build -c release "${flags[@]}" >"$build_log" 2>&1; then
 fi
 bin=$(swift build -c release "${flags[@]}" --show-bin-path)
 
-# The trainings under mpirun when --processes asks for more than one (root needs mpirun's own consent).
+# The trainings under mpirun when --processes asks for, or auto picks, more than one (root needs mpirun's consent).
 mpi_flags=(--oversubscribe)
 [ "$(id -u)" = 0 ] && mpi_flags+=(--allow-run-as-root)
 why=""
 if [ "$processes" = auto ]; then
-  # Two processes of half the cores each: on 2 cores they train 1.2x faster than two threads of one process, with
-  # figures of the same spread over seeds (README, "Two commands"). One where mpirun is missing or cannot start two.
+  # Two processes of half the cores each train faster than one process's threads, which pass every tensor between
+  # cores, and end at figures of the same spread over seeds (README, "Two commands"). One where mpirun cannot.
   processes=1
   if [ "$(nproc)" -lt 2 ]; then
     why="one core"
